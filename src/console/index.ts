@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline/promises';
+import { boot } from '../boot.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { FakeSlack, type FakeMessage } from './fakeSlack.ts';
+import { renderBlocks, type Target } from './render.ts';
+import { SlackSimulator, type SlackUser } from './simulator.ts';
+
+const HELP = `Type a slash command as in Slack: /runbook, /runbook production-readiness, /runbook search backup …
+  <n>            press button n, or tick/untick checkbox n
+  <n> <choice>   pick a choice from menu n
+  /as <name>     act as another user (e.g. /as alice)
+  /home          open your App Home tab
+  help           this text;  quit  to leave`;
+
+/** Turns a name into a stable Slack-like user id, so /as alice is always the same person. */
+export function userFor(name: string): SlackUser {
+  const clean = name.replace(/^@/, '').toLowerCase();
+  return { id: `U${clean.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 10) || 'ANON'}`, name: clean };
+}
+
+/**
+ * The local console: Preflight's real HTTP receiver and listeners on the embedded database, a local fake
+ * Slack that draws what they send, and a prompt that sends signed commands and clicks like Slack would.
+ */
+export async function startConsole(config: Config, log: Logger): Promise<void> {
+  const slack = new FakeSlack();
+  await slack.start();
+  const secret = randomBytes(24).toString('hex');
+  const preflight = await boot(config, { mode: 'http', token: 'xoxb-console', signingSecret: secret, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { log });
+  const sim = new SlackSimulator(`http://127.0.0.1:${preflight.port}/slack/events`, secret, slack);
+  const channel = 'C0CONSOLE';
+  let user = userFor(process.env.USER && process.env.USER !== 'root' ? process.env.USER : 'you');
+  let focus: { targets: Target[]; message?: FakeMessage; view?: Record<string, unknown> } = { targets: [] };
+
+  const show = (blocks: unknown[] | undefined, text: string | undefined, where: { message?: FakeMessage; view?: Record<string, unknown> }) => {
+    const drawn = renderBlocks(blocks ?? []);
+    console.log(`\n${drawn.text || text || ''}\n`);
+    focus = { targets: drawn.targets, ...where };
+  };
+  slack.on('message', (m) => {
+    if (m.ephemeral && m.user && m.user !== user.id) return;
+    show(m.blocks, m.text, { message: m });
+  });
+  slack.on('view', (who, view) => {
+    if (who === user.id) show((view as { blocks?: unknown[] }).blocks, undefined, { view: view as Record<string, unknown> });
+  });
+
+  console.log(`Preflight console — ${preflight.deps.library.all().length} runbooks from ${config.RUNBOOKS_DIR}, database: ${preflight.deps.db.kind}`);
+  console.log(`You are @${user.name}. ${HELP}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'preflight> ' });
+  rl.prompt();
+  for await (const line of rl) {
+    const input = line.trim();
+    try {
+      if (input === 'quit' || input === 'exit') break;
+      if (input === 'help' || input === '?') console.log(HELP);
+      else if (input.startsWith('/as ')) {
+        user = userFor(input.slice(4).trim());
+        console.log(`You are now @${user.name} (${user.id}).`);
+      } else if (input === '/home') {
+        await sim.event({ type: 'app_home_opened', user: user.id, channel: 'D0HOME', tab: 'home', event_ts: String(Date.now() / 1000) }, `Ev${Date.now()}`);
+      } else if (input.startsWith('/')) {
+        const [command = '', ...rest] = input.split(/\s+/);
+        const res = await sim.command(command, rest.join(' '), user, channel);
+        if (res.status !== 200) console.log(`Slack would show an error (HTTP ${res.status}): is ${command} a Preflight command? Try /runbook help.`);
+        else if (res.body && typeof res.body === 'object') {
+          // An acknowledgement with content is what Slack shows as the reply.
+          const body = res.body as { blocks?: unknown[]; text?: string; response_type?: string };
+          slack.reply(slack.responseUrl(user.id, channel), channel, user.id, body as Record<string, unknown>);
+        }
+      } else if (/^\d+(\s+\d+)?$/.test(input)) {
+        await act(input);
+      } else if (input) console.log('Not a command. Type help.');
+    } catch (err) {
+      console.log(`Error: ${(err as Error).message}`);
+    }
+    // Give listeners that answer after acknowledging a moment to draw before the prompt returns.
+    await new Promise((r) => setTimeout(r, 150));
+    rl.prompt();
+  }
+  rl.close();
+  await preflight.stop();
+  await slack.stop();
+
+  async function act(input: string): Promise<void> {
+    const [n, choice] = input.split(/\s+/).map(Number);
+    const target = focus.targets.find((t) => t.n === n);
+    if (!target) return void console.log(`No [${n}] on screen.`);
+    const where = { message: focus.message, view: focus.view };
+    if (target.kind === 'button') await sim.press(user, { action_id: target.actionId, value: target.value, block_id: target.blockId }, where);
+    else if (target.kind === 'select') {
+      const option = target.options?.[(choice ?? 0) - 1];
+      if (!option) return void console.log(`Type "${n} <choice>" with a choice from 1 to ${target.options?.length ?? 0}.`);
+      await sim.select(user, { action_id: target.actionId, block_id: target.blockId }, option, where);
+    } else if (target.option && target.element) {
+      // Slack sends the whole selection of the element as this client sees it, with this box flipped.
+      const on = target.element.initial.some((o) => o.value === target.option!.value);
+      const selected = on ? target.element.initial.filter((o) => o.value !== target.option!.value) : [...target.element.initial, target.option];
+      await sim.check(user, { action_id: target.actionId, block_id: target.blockId }, selected, where);
+    }
+  }
+}

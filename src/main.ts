@@ -1,0 +1,46 @@
+import { boot } from './boot.ts';
+import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
+import { startConsole } from './console/index.ts';
+import { isUnavailable } from './db/db.ts';
+import { MigrationError } from './db/migrate.ts';
+import { createLogger } from './log.ts';
+
+loadDotEnv();
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+
+const log = createLogger(config.mode === 'console' ? 'warn' : config.LOG_LEVEL);
+try {
+  if (config.mode === 'console') {
+    await startConsole(config, log);
+  } else {
+    const preflight = await boot(config, {
+      mode: config.mode,
+      token: config.SLACK_BOT_TOKEN!,
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      appToken: config.SLACK_APP_TOKEN,
+      port: config.PORT,
+      apiUrl: config.SLACK_API_URL,
+    }, { log });
+    log.info({ mode: config.mode, port: preflight.port }, 'Preflight is serving Slack');
+    // SIGTERM: stop taking requests, let in-flight ones finish, close the pool, then exit.
+    const shutdown = async (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      await preflight.stop().catch((err) => log.error({ err }, 'error during shutdown'));
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  }
+} catch (err) {
+  if (isUnavailable(err)) console.error(`Cannot reach the database (DATABASE_URL): ${(err as Error).message}`);
+  else if (err instanceof MigrationError) console.error(`Database migration problem: ${err.message}`);
+  else console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,250 @@
+import type { KnownBlock, PlainTextOption } from '@slack/types';
+import { actions, button, clip, context, divider, header, paginate, section, splitMrkdwn } from '../slack/blocks.ts';
+import { OPTION_TEXT, SECTION_TEXT, SELECT_OPTIONS } from '../slack/limits.ts';
+import { escapeCode, escapeMrkdwn, safePlain } from '../slack/mrkdwn.ts';
+import { allSections, type Block, type Budget, type Priority, type Runbook, type Section } from './model.ts';
+
+/** Action ids of /runbook's buttons and menus; listeners.ts registers exactly these. */
+export const RUNBOOK_ACTIONS = {
+  next: 'runbook:page:next',
+  prev: 'runbook:page:prev',
+  jump: 'runbook:page:jump',
+  open: 'runbook:open',
+  listPage: 'runbook:list:page',
+} as const;
+
+/** What a page button carries: runbook, optional section, page index (0-based). */
+export interface PageRef {
+  r: string;
+  s?: string;
+  p: number;
+}
+
+const PRIORITY_BADGE: Record<Priority, string> = { critical: '🔴 critical', high: '🟠 high priority', medium: '🟡 medium priority', low: '⚪ low priority' };
+
+function badges(budget?: Budget, priority?: Priority): string {
+  const parts = [budget ? `⏱ ${escapeMrkdwn(budget.text)}` : '', priority ? PRIORITY_BADGE[priority] : ''].filter(Boolean);
+  return parts.length ? `  ·  ${parts.join('  ·  ')}` : '';
+}
+
+/** Collects mrkdwn lines and emits section blocks within SECTION_TEXT; code stays fenced and whole per line. */
+class SectionWriter {
+  readonly blocks: KnownBlock[] = [];
+  private lines: string[] = [];
+
+  text(mrkdwn: string, indent = ''): void {
+    for (const line of mrkdwn.split('\n')) this.lines.push(indent + line);
+  }
+
+  /** Code is never indented: indentation inside a fence would be copied with the command. */
+  code(code: string): void {
+    this.lines.push('```', ...escapeCode(code).split('\n'), '```');
+  }
+
+  block(block: KnownBlock): void {
+    this.flush();
+    this.blocks.push(block);
+  }
+
+  flush(): void {
+    const text = this.lines.join('\n').replace(/^\n+|\n+$/g, '');
+    this.lines = [];
+    if (text.trim()) for (const piece of splitMrkdwn(text, SECTION_TEXT)) this.blocks.push(section(piece));
+  }
+}
+
+function writeBlocks(w: SectionWriter, blocks: Block[], indent = ''): void {
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'text':
+        w.text(b.mrkdwn, indent);
+        w.text('', '');
+        break;
+      case 'code':
+        w.code(b.code);
+        break;
+      case 'list':
+        b.items.forEach((item, i) => {
+          const bullet = item.task ? (item.task.checked ? '☑' : '☐') : b.ordered ? `${b.start + i}.` : indent ? '◦' : '•';
+          const [first = '', ...more] = item.mrkdwn.split('\n');
+          w.text(`${bullet} ${first}`, indent);
+          for (const line of more) w.text(line, `${indent}    `);
+          writeBlocks(w, item.blocks, `${indent}    `);
+        });
+        if (!indent) w.text('');
+        break;
+      case 'table':
+        writeTable(w, b.header, b.rows);
+        break;
+      case 'quote': {
+        const inner = new SectionWriter();
+        writeBlocks(inner, b.blocks);
+        inner.flush();
+        w.text(
+          inner.blocks
+            .map((s) => (s.type === 'section' ? s.text?.text ?? '' : ''))
+            .join('\n')
+            .split('\n')
+            .map((l) => `> ${l}`)
+            .join('\n'),
+        );
+        break;
+      }
+      case 'rule':
+        w.block(divider());
+        break;
+    }
+  }
+}
+
+/** Narrow tables as aligned monospace; wide ones as one bullet per row, so nothing wraps into nonsense. */
+function writeTable(w: SectionWriter, head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
+  if (widths.reduce((a, b) => a + b + 3, 0) <= 90) {
+    const fmt = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - width(c)))).join(' │ ').trimEnd();
+    w.code([fmt(head), widths.map((n) => '─'.repeat(n)).join('─┼─'), ...rows.map(fmt)].join('\n'));
+    return;
+  }
+  for (const row of rows) {
+    w.text(`• ${row.map((c, i) => (head[i] ? `*${escapeMrkdwn(head[i]!)}:* ${escapeMrkdwn(c)}` : escapeMrkdwn(c))).join('  ·  ')}`);
+  }
+  w.text('');
+}
+
+function width(text: string): number {
+  return [...text].length;
+}
+
+function writeSection(w: SectionWriter, s: Section, top: boolean): void {
+  const title = `${s.title}`;
+  if (s.depth <= 2 || top) w.block(header(title));
+  else w.text(`*${escapeMrkdwn(title)}*`);
+  const badge = badges(s.budget, s.priority).replace(/^ {2}· {2}/, '');
+  if (badge) w.text(`_${badge}_`);
+  writeBlocks(w, s.blocks);
+  for (const child of s.children) writeSection(w, child, false);
+}
+
+/** The body blocks of a whole runbook, or of one section and its subsections. */
+export function runbookBodyBlocks(runbook: Runbook, sectionKey?: string): KnownBlock[] {
+  const w = new SectionWriter();
+  const target = sectionKey ? allSections(runbook).find((s) => s.key === sectionKey) : undefined;
+  if (target) writeSection(w, target, true);
+  else {
+    writeBlocks(w, runbook.root.blocks);
+    for (const child of runbook.root.children) writeSection(w, child, false);
+  }
+  w.flush();
+  return w.blocks;
+}
+
+/** The pages of a runbook (or section), each a complete message within Slack's limits. */
+export function runbookPages(runbook: Runbook, sectionKey?: string): KnownBlock[][] {
+  return paginate(runbookBodyBlocks(runbook, sectionKey));
+}
+
+/** One page of a runbook as a message: title line, the page's blocks, and navigation. */
+export function runbookMessage(runbook: Runbook, ref: PageRef, pages = runbookPages(runbook, ref.s)): KnownBlock[] {
+  const p = Math.min(Math.max(ref.p, 0), pages.length - 1);
+  const sectionTitle = ref.s ? allSections(runbook).find((s) => s.key === ref.s)?.path.join(' › ') : undefined;
+  const where = [`📘 *${escapeMrkdwn(runbook.title)}*`, `\`${escapeCode(runbook.id)}\``, sectionTitle ? `§ ${escapeMrkdwn(sectionTitle)}` : '', pages.length > 1 ? `page ${p + 1} of ${pages.length}` : ''];
+  const blocks: KnownBlock[] = [context(where.filter(Boolean).join('  ·  ')), ...pages[p]!];
+  if (pages.length > 1) {
+    const nav = [];
+    if (p > 0) nav.push(button('◀ Previous', RUNBOOK_ACTIONS.prev, { ...ref, p: p - 1 }));
+    if (p < pages.length - 1) nav.push(button('Next ▶', RUNBOOK_ACTIONS.next, { ...ref, p: p + 1 }, 'primary'));
+    const options = pageOptions(pages, ref);
+    if (options.length > 1) {
+      nav.push({ type: 'static_select' as const, action_id: RUNBOOK_ACTIONS.jump, placeholder: { type: 'plain_text' as const, text: 'Jump to page' }, options });
+    }
+    blocks.push(actions(nav));
+  }
+  return blocks;
+}
+
+/** "Page 3 — Database Rollback": one option per page, named after the first heading on it. */
+function pageOptions(pages: KnownBlock[][], ref: PageRef): PlainTextOption[] {
+  return pages.slice(0, SELECT_OPTIONS).map((page, i) => {
+    const first = page.find((b) => b.type === 'header');
+    const label = first?.type === 'header' ? first.text.text : '';
+    return { text: { type: 'plain_text', text: clip(`Page ${i + 1}${label ? ` — ${label}` : ''}`, OPTION_TEXT) }, value: JSON.stringify({ ...ref, p: i }) };
+  });
+}
+
+/** The list of runbooks, grouped by folder, paged like a runbook. */
+export function runbookListPages(runbooks: Runbook[]): KnownBlock[][] {
+  const groups = new Map<string, Runbook[]>();
+  for (const r of runbooks) {
+    const folder = r.id.includes('/') ? r.id.slice(0, r.id.lastIndexOf('/')) : '';
+    groups.set(folder, [...(groups.get(folder) ?? []), r]);
+  }
+  const w = new SectionWriter();
+  for (const [folder, list] of groups) {
+    w.text(`*📁 ${escapeMrkdwn(folder || 'runbooks')}*  (${list.length})`);
+    for (const r of list) w.text(`• \`${escapeCode(r.id)}\` — ${escapeMrkdwn(r.title)}${r.tasks.length ? `  ☑ ${r.tasks.length} items` : ''}`);
+    w.flush();
+  }
+  w.flush();
+  return paginate(w.blocks);
+}
+
+/** One page of the runbook list as a message. */
+export function runbookListMessage(runbooks: Runbook[], page: number): KnownBlock[] {
+  const pages = runbookListPages(runbooks);
+  const p = Math.min(Math.max(page, 0), pages.length - 1);
+  const blocks: KnownBlock[] = [
+    context(`📚 *${runbooks.length} runbooks*${pages.length > 1 ? `  ·  page ${p + 1} of ${pages.length}` : ''}  ·  \`/runbook <id>\` to open one, \`/runbook search <words>\` to find`),
+    ...pages[p]!,
+  ];
+  if (pages.length > 1) {
+    const nav = [];
+    if (p > 0) nav.push(button('◀ Previous', RUNBOOK_ACTIONS.listPage, { p: p - 1 }));
+    if (p < pages.length - 1) nav.push(button('More ▶', RUNBOOK_ACTIONS.listPage, { p: p + 1 }, 'primary'));
+    blocks.push(actions(nav));
+  }
+  return blocks;
+}
+
+export interface SearchHit {
+  runbookId: string;
+  runbookTitle: string;
+  sectionKey: string;
+  path: string;
+  snippet: string;
+}
+
+/** Search results: one section per hit, with an Open button. */
+export function searchResultBlocks(query: string, hits: SearchHit[]): KnownBlock[] {
+  if (!hits.length) return [section(`No section matches _${escapeMrkdwn(query)}_. Try fewer or other words, or \`/runbook\` to list runbooks.`)];
+  const blocks: KnownBlock[] = [context(`🔎 ${hits.length} section${hits.length === 1 ? '' : 's'} match _${escapeMrkdwn(query)}_`)];
+  for (const hit of hits) {
+    const title = `*${escapeMrkdwn(hit.runbookTitle)}*${hit.path ? ` › ${escapeMrkdwn(hit.path)}` : ''}`;
+    const text = `${title}\n\`${escapeCode(hit.runbookId)}\`  ${hit.snippet}`;
+    blocks.push(section(splitMrkdwn(text, SECTION_TEXT)[0]!, button('Open', RUNBOOK_ACTIONS.open, { r: hit.runbookId, s: hit.sectionKey || undefined, p: 0 })));
+  }
+  return blocks;
+}
+
+/** The ephemeral reply for a name that matches no runbook (or several). */
+export function notFoundBlocks(what: string, query: string, suggestions: string[]): KnownBlock[] {
+  const list = suggestions.map((s) => `• \`${escapeCode(s)}\``).join('\n');
+  return [section(`No ${what} matches \`${escapeCode(query)}\`.${list ? ` Did you mean:\n${list}` : ''}`)];
+}
+
+export const RUNBOOK_HELP = [
+  '*/runbook* — runbooks from git, in Slack',
+  '• `/runbook` — list every runbook, by folder',
+  '• `/runbook <id>` — show one (`id` is its path without `.md`; a unique prefix or the title works too)',
+  '• `/runbook <id> <section>` — show one section (its title, a word of it, or its number)',
+  '• `/runbook search <words>` — find sections by words',
+  '• `/runbook help` — this help',
+].join('\n');
+
+/** Plain-text fallback for notifications, from the first blocks of a message. */
+export function fallbackText(blocks: KnownBlock[]): string {
+  for (const b of blocks) {
+    if (b.type === 'header') return safePlain(b.text.text);
+    if (b.type === 'section' && b.text) return clip(b.text.text, 300);
+  }
+  return 'Preflight';
+}

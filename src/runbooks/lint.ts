@@ -1,0 +1,45 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { markdownFiles, runbookId } from './library.ts';
+import { repairMojibake } from './mojibake.ts';
+import { parseRunbook } from './parse.ts';
+import type { Diagnostic } from './model.ts';
+
+export interface LintResult {
+  file: string;
+  diagnostics: Diagnostic[];
+  fixed: boolean;
+}
+
+/** Lints every runbook below dir: mojibake, duplicate keys, empty sections, front matter. With fix, repairs mojibake in place. */
+export function lintDir(dir: string, opts: { fix?: boolean } = {}): LintResult[] {
+  const results: LintResult[] = [];
+  const titles = new Map<string, string>();
+  for (const file of markdownFiles(dir)) {
+    const raw = readFileSync(file, 'utf8');
+    let fixed = false;
+    if (opts.fix) {
+      const repaired = repairMojibake(raw);
+      if (repaired.fixes.length) {
+        writeFileSync(file, repaired.text);
+        fixed = true;
+      }
+    }
+    const runbook = parseRunbook(runbookId(dir, file), file, fixed ? readFileSync(file, 'utf8') : raw);
+    const diagnostics = [...runbook.diagnostics];
+    const lower = runbook.id.toLowerCase();
+    // Ids that differ only in case would resolve ambiguously on case-insensitive lookups.
+    const clash = titles.get(lower);
+    if (clash) diagnostics.push({ line: 1, severity: 'warning', message: `id "${runbook.id}" differs only in case from "${clash}"` });
+    titles.set(lower, runbook.id);
+    results.push({ file, diagnostics: diagnostics.sort((a, b) => a.line - b.line), fixed });
+  }
+  return results;
+}
+
+/** `file:line: severity: message`, one line each, as editors and CI annotate. */
+export function formatLint(results: LintResult[]): string[] {
+  return results.flatMap((r) => [
+    ...(r.fixed ? [`${r.file}:1: fixed: mojibake repaired`] : []),
+    ...r.diagnostics.map((d) => `${r.file}:${d.line}: ${d.severity}: ${d.message}`),
+  ]);
+}

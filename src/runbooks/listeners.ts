@@ -1,0 +1,103 @@
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
+import { z } from 'zod';
+import { withTimeout } from '../db/db.ts';
+import type { Deps } from '../deps.ts';
+import type { KnownBlock } from '../slack/blocks.ts';
+import { section } from '../slack/blocks.ts';
+import { errorText } from '../slack/errors.ts';
+import {
+  fallbackText,
+  notFoundBlocks,
+  RUNBOOK_ACTIONS,
+  RUNBOOK_HELP,
+  runbookListMessage,
+  runbookMessage,
+  searchResultBlocks,
+} from './blocks.ts';
+import { findSection } from './library.ts';
+import { searchSections } from './store.ts';
+
+const pageRef = z.object({ r: z.string(), s: z.string().optional(), p: z.number().int().min(0) });
+const listRef = z.object({ p: z.number().int().min(0) });
+
+export interface Reply {
+  blocks: KnownBlock[];
+  text: string;
+}
+
+function reply(blocks: KnownBlock[]): Reply {
+  return { blocks, text: fallbackText(blocks) };
+}
+
+/** What `/runbook <text>` answers; pure apart from the search query. */
+export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  const [first, ...rest] = words;
+  if (!first) return reply(runbookListMessage(deps.library.all(), 0));
+  if (first === 'help' && !rest.length) return reply([section(RUNBOOK_HELP)]);
+  if (first === 'search' || first === 'find') {
+    const query = rest.join(' ');
+    if (!query) return reply([section('Usage: `/runbook search <words>`, e.g. `/runbook search rollback database`')]);
+    // Slack waits 3 s for the answer; the search gets most of that, then the user hears why.
+    const hits = await withTimeout(searchSections(deps.db, query, (id) => deps.library.get(id)?.title), 2500);
+    return reply(searchResultBlocks(query, hits));
+  }
+  const found = deps.library.resolve(first);
+  if (!('runbook' in found)) return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id)));
+  const runbook = found.runbook;
+  if (!rest.length) return reply(runbookMessage(runbook, { r: runbook.id, p: 0 }));
+  const wanted = rest.join(' ');
+  const sec = findSection(runbook, wanted);
+  if (!('section' in sec)) {
+    return reply(notFoundBlocks(`section of \`${runbook.id}\``, wanted, sec.suggestions.map((s) => s.title)));
+  }
+  return reply(runbookMessage(runbook, { r: runbook.id, s: sec.section.key, p: 0 }));
+}
+
+/** One page of a runbook for a button or menu; a runbook that vanished since gets a plain message. */
+function pageReply(deps: Deps, value: string): Reply {
+  const ref = pageRef.parse(JSON.parse(value));
+  const runbook = deps.library.get(ref.r);
+  if (!runbook) return reply(notFoundBlocks('runbook', ref.r, []));
+  return reply(runbookMessage(runbook, ref));
+}
+
+type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction | StaticSelectAction>> & AllMiddlewareArgs;
+
+/** Registers /runbook and its buttons. */
+export function register(app: App, deps: Deps): void {
+  app.command('/runbook', async ({ command, ack }) => {
+    try {
+      const r = await runbookCommand(deps, command.text);
+      await ack({ response_type: 'ephemeral', ...r });
+    } catch (err) {
+      deps.log.warn({ err }, '/runbook failed');
+      await ack({ response_type: 'ephemeral', text: errorText(err) });
+    }
+  });
+
+  const page = async ({ ack, action, respond }: ActionArgs) => {
+    await ack();
+    try {
+      const value = action.type === 'static_select' ? action.selected_option.value : action.value ?? '';
+      await respond({ replace_original: true, ...pageReply(deps, value) });
+    } catch (err) {
+      deps.log.warn({ err }, 'runbook page failed');
+      await respond({ replace_original: false, response_type: 'ephemeral', text: errorText(err) });
+    }
+  };
+  app.action(RUNBOOK_ACTIONS.next, page);
+  app.action(RUNBOOK_ACTIONS.prev, page);
+  app.action(RUNBOOK_ACTIONS.jump, page);
+  // Open from search results keeps the results message and answers below it.
+  app.action(RUNBOOK_ACTIONS.open, async ({ ack, action, respond }: ActionArgs) => {
+    await ack();
+    const value = action.type === 'button' ? action.value ?? '' : '';
+    await respond({ replace_original: false, response_type: 'ephemeral', ...pageReply(deps, value) });
+  });
+  app.action(RUNBOOK_ACTIONS.listPage, async ({ ack, action, respond }: ActionArgs) => {
+    await ack();
+    const { p } = listRef.parse(JSON.parse(action.type === 'button' ? action.value ?? '{}' : '{}'));
+    await respond({ replace_original: true, ...reply(runbookListMessage(deps.library.all(), p)) });
+  });
+}

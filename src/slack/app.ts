@@ -1,0 +1,142 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import bolt from '@slack/bolt';
+import type { Logger as BoltLogger } from '@slack/bolt';
+import type { Deps } from '../deps.ts';
+import type { Logger } from '../log.ts';
+import { registerAll } from './listeners.ts';
+
+const { App, HTTPReceiver, LogLevel } = bolt;
+type BoltApp = InstanceType<typeof App>;
+
+export interface SlackTransport {
+  mode: 'http' | 'socket';
+  token: string;
+  signingSecret?: string;
+  appToken?: string;
+  port: number;
+  /** Interface to listen on; all when unset. */
+  host?: string;
+  apiUrl: string;
+}
+
+export interface SlackServer {
+  app: BoltApp;
+  /** Starts listening; resolves with the HTTP port (HTTP mode). */
+  start(): Promise<number | undefined>;
+  /** Stops taking requests and lets in-flight ones finish. */
+  stop(): Promise<void>;
+}
+
+/** Bolt's logger interface over pino, so Bolt's own messages land in the same structured log. */
+function boltLogger(log: Logger): BoltLogger {
+  const child = log.child({ component: 'bolt' });
+  return {
+    debug: (...m) => child.debug(m.join(' ')),
+    info: (...m) => child.info(m.join(' ')),
+    warn: (...m) => child.warn(m.join(' ')),
+    error: (...m) => child.error(m.map((x) => (x instanceof Error ? x.message : String(x))).join(' ')),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
+    setName: () => undefined,
+  };
+}
+
+/** The handler a request is for, as a bounded metrics label (keys after `capability:verb` are dropped). */
+function handlerOf(body: Record<string, unknown>): string {
+  if (typeof body.command === 'string') return `command:${body.command}`;
+  const action = (body.actions as Array<{ action_id?: string }> | undefined)?.[0]?.action_id;
+  if (action) return `action:${action.split(':').slice(0, 2).join(':')}`;
+  const event = (body.event as { type?: string } | undefined)?.type;
+  if (event) return `event:${event}`;
+  const view = (body.view as { callback_id?: string } | undefined)?.callback_id;
+  if (view) return `view:${view}`;
+  return `other:${String(body.type ?? 'unknown')}`;
+}
+
+/** Builds the Bolt app for HTTP or Socket Mode, with health, metrics, retry handling and every capability. */
+export function createSlackApp(deps: Deps, t: SlackTransport): SlackServer {
+  const logger = boltLogger(deps.log);
+  const clientOptions = { slackApiUrl: t.apiUrl, retryConfig: { retries: 5, factor: 2, minTimeout: 200, maxTimeout: 5000 } };
+  const health = async (_req: unknown, res: import('node:http').ServerResponse) => {
+    const database = await deps.db.ping(1000);
+    const runbooks = deps.library.loaded;
+    res.writeHead(database && runbooks ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ database, runbooks, runbookCount: deps.library.all().length }));
+  };
+  const metrics = (_req: unknown, res: import('node:http').ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(deps.metrics.render());
+  };
+  const customRoutes = [
+    { path: '/healthz', method: ['GET'], handler: health },
+    { path: '/metrics', method: ['GET'], handler: metrics },
+  ];
+
+  let receiver: InstanceType<typeof HTTPReceiver> | undefined;
+  let app: BoltApp;
+  if (t.mode === 'http') {
+    receiver = new HTTPReceiver({ signingSecret: t.signingSecret!, endpoints: '/slack/events', customRoutes, logger, unhandledRequestTimeoutMillis: 2900 });
+    app = new App({ token: t.token, receiver, logger, clientOptions });
+  } else {
+    app = new App({
+      token: t.token,
+      appToken: t.appToken,
+      socketMode: true,
+      logger,
+      clientOptions,
+      // The socket client is built from installerOptions, not clientOptions (see shared/slack/README.md).
+      installerOptions: { clientOptions: { slackApiUrl: t.apiUrl } },
+      customRoutes,
+      port: t.port,
+    });
+  }
+
+  app.use(async ({ body, next }) => {
+    const started = performance.now();
+    let failed = false;
+    try {
+      await next();
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      deps.metrics.observe(handlerOf(body as Record<string, unknown>), (performance.now() - started) / 1000, failed);
+    }
+  });
+
+  // Slack redelivers events it thinks we missed (x-slack-retry-num); each event id is handled once.
+  app.use(async ({ body, next, context }) => {
+    const eventId = (body as { event_id?: string }).event_id;
+    if (eventId) {
+      try {
+        const claimed = await deps.db.query('insert into processed_events (event_id) values ($1) on conflict do nothing returning event_id', [eventId]);
+        if (!claimed.length) {
+          deps.log.debug({ eventId, retryNum: context.retryNum }, 'duplicate event delivery ignored');
+          return;
+        }
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message }, 'could not claim event id; handling it anyway');
+      }
+    }
+    await next();
+  });
+
+  app.error(async (err) => {
+    deps.log.error({ err: err.original ?? err, code: err.code }, 'unhandled error in a Slack listener');
+  });
+
+  registerAll(app, deps);
+
+  return {
+    app,
+    async start() {
+      const server = (await (t.host ? app.start({ port: t.port, host: t.host }) : app.start(t.port))) as unknown as Server | undefined;
+      const address = server && typeof server.address === 'function' ? (server.address() as AddressInfo | null) : null;
+      return address?.port;
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { boot, type Preflight } from '../../src/boot.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { FakeSlack } from '../../src/console/fakeSlack.ts';
+import { SlackSimulator, type SlackUser } from '../../src/console/simulator.ts';
+import { openDb, type Db } from '../../src/db/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { SHARED, validateSlack } from './validator.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+export const SEED = new URL('seed/000_958a511dffd2001a.txt', SHARED);
+export const CORPUS = new URL('corpus/runbooks/', SHARED);
+/** The PostgreSQL server that CI and this machine run, for tests that need a real server either way. */
+export const TEST_PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh database for one test file: a new schema on PostgreSQL when DATABASE_URL is set, else in-memory PGlite. */
+export async function freshDb(url = process.env.DATABASE_URL): Promise<{ db: Db; schema?: string; drop(): Promise<void> }> {
+  if (!url) {
+    const db = await openDb({});
+    return { db, drop: () => db.close() };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const db = await openDb({ url, schema });
+  return {
+    db,
+    schema,
+    async drop() {
+      await db.close();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
+
+/** A runbooks folder in a temp dir with the given files (path → Markdown). */
+export function runbooksDir(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-runbooks-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+/** The corpus and the seed (as given, mis-decoded) in one temp folder. */
+export function corpusDir(): string {
+  const dir = runbooksDir({ 'production-readiness.md': '' });
+  cpSync(SEED, join(dir, 'production-readiness.md'));
+  cpSync(CORPUS, join(dir, 'corpus'), { recursive: true });
+  return dir;
+}
+
+export function testConfig(env: Record<string, string | undefined>): Config {
+  return loadConfig({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: 'silent', ...env });
+}
+
+export interface TestApp {
+  preflight: Preflight;
+  slack: FakeSlack;
+  sim: SlackSimulator;
+  db: Db;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Boots the real app over HTTP on a fresh database, with a validating fake Slack behind SLACK_API_URL. */
+export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db } ): Promise<TestApp> {
+  const slack = new FakeSlack({ validate: validateSlack, rateLimit: opts.rateLimit });
+  await slack.start();
+  const fresh = opts.db ? undefined : await freshDb();
+  const db = opts.db ?? fresh!.db;
+  const config = testConfig({ RUNBOOKS_DIR: opts.runbooks, SLACK_API_URL: slack.apiUrl, ...opts.env });
+  const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: false, log: createLogger('silent'), now: opts.now });
+  const url = `http://127.0.0.1:${preflight.port}`;
+  const sim = new SlackSimulator(`${url}/slack/events`, SIGNING_SECRET, slack);
+  return {
+    preflight,
+    slack,
+    sim,
+    db,
+    url,
+    async stop() {
+      await preflight.stop();
+      await slack.stop();
+      await fresh?.drop();
+      rmSync(opts.runbooks, { recursive: true, force: true });
+    },
+  };
+}
+
+export const alice: SlackUser = { id: 'UALICE', name: 'alice' };
+export const bob: SlackUser = { id: 'UBOB', name: 'bob' };
+
+/** Waits until check() passes or the time is up (for work a listener does after acknowledging). */
+export async function eventually<T>(check: () => T | Promise<T>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
