@@ -63,7 +63,9 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
         await sim.event({ type: 'app_home_opened', user: user.id, channel: 'D0HOME', tab: 'home', event_ts: String(Date.now() / 1000) }, `Ev${Date.now()}`);
       } else if (input.startsWith('/')) {
         const [command = '', ...rest] = input.split(/\s+/);
-        const res = await sim.command(command, rest.join(' '), user, channel);
+        // Slack escapes @mentions in commands (should_escape) into <@U…|name>; the console does the same.
+        const text = rest.join(' ').replace(/(^|\s)@(?!nobody\b)([\w.-]+)/g, (_, sp: string, name: string) => `${sp}<@${userFor(name).id}|${name}>`);
+        const res = await sim.command(command, text, user, channel);
         if (res.status !== 200) console.log(`Slack would show an error (HTTP ${res.status}): is ${command} a Preflight command? Try /runbook help.`);
         else if (res.body && typeof res.body === 'object') {
           // An acknowledgement with content is what Slack shows as the reply.

@@ -1,0 +1,295 @@
+import type { AllMiddlewareArgs, App, BlockAction, CheckboxesAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { KnownBlock } from '@slack/types';
+import { withTimeout } from '../db/db.ts';
+import type { Deps } from '../deps.ts';
+import { fallbackText, notFoundBlocks } from '../runbooks/blocks.ts';
+import { closest, findSection } from '../runbooks/library.ts';
+import type { Runbook, TaskItem } from '../runbooks/model.ts';
+import { section } from '../slack/blocks.ts';
+import { errorText, UserError } from '../slack/errors.ts';
+import { escapeCode, escapeMrkdwn, userMention } from '../slack/mrkdwn.ts';
+import {
+  CHECKLIST_ACTIONS,
+  CHECKLIST_HELP,
+  checklistPages,
+  groupsFor,
+  historyBlocks,
+  homeView,
+  instanceListBlocks,
+  instanceOfBlock,
+} from './blocks.ts';
+import { deriveChange, DueDateError, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
+import {
+  applyChange,
+  assignItems,
+  createInstance,
+  ensureDefaultInstance,
+  getInstance,
+  history,
+  lastInstanceIn,
+  listInstances,
+  loadState,
+  loadStates,
+  recordMessage,
+  setDue,
+} from './store.ts';
+import { MessageUpdater } from './updater.ts';
+
+/** Slack's answer window is 3 s; database work for an acknowledgement gets most of it. */
+const ACK_BUDGET_MS = 2500;
+
+interface Reply {
+  blocks: KnownBlock[];
+  text: string;
+}
+
+const reply = (blocks: KnownBlock[]): Reply => ({ blocks, text: fallbackText(blocks) });
+const say = (mrkdwn: string): Reply => reply([section(mrkdwn)]);
+
+/** Words of a command, keeping "quoted phrases" together. */
+export function words(text: string): string[] {
+  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter(Boolean);
+}
+
+const MENTION = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
+
+/** The checklist a command names: an instance id, or a runbook (its default instance). */
+async function resolveInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook } | { suggestions: string[] }> {
+  const direct = await getInstance(deps.db, query);
+  if (direct) {
+    const runbook = deps.library.get(direct.runbookId);
+    if (!runbook) throw new UserError(`The runbook of \`${escapeCode(direct.id)}\` (\`${escapeCode(direct.runbookId)}\`) is gone from the runbooks folder.`);
+    return { instance: direct, runbook };
+  }
+  const found = deps.library.resolve(query);
+  if ('runbook' in found && found.runbook.tasks.length) {
+    await ensureDefaultInstance(deps.db, found.runbook, deps.now());
+    return { instance: (await getInstance(deps.db, found.runbook.id))!, runbook: found.runbook };
+  }
+  const instances = await listInstances(deps.db);
+  const templates = deps.library.all().filter((r) => r.tasks.length).map((r) => r.id);
+  const names = [...new Set([...instances.map((i) => i.id), ...templates])];
+  return { suggestions: closest(query.toLowerCase(), names, (n) => [n, n.split('/').pop() ?? n]) };
+}
+
+async function requireInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook }> {
+  const r = await resolveInstance(deps, query);
+  if ('suggestions' in r) {
+    const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``).join(', ');
+    throw new UserError(`No checklist \`${escapeCode(query)}\`.${list ? ` Closest: ${list}.` : ''} \`/checklist\` lists them all.`);
+  }
+  return r;
+}
+
+/** `[<instance>] <rest…>`: the first word names the checklist when it is one, else the channel's last one. */
+async function instanceAndRest(deps: Deps, channel: string, args: string[]): Promise<{ instance: Instance; runbook: Runbook; rest: string[] }> {
+  if (args.length > 1) {
+    const first = await resolveInstance(deps, args[0]!).catch(() => undefined);
+    if (first && 'instance' in first) return { ...first, rest: args.slice(1) };
+  }
+  const last = await lastInstanceIn(deps.db, channel);
+  if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist <id>`.');
+  return { ...(await requireInstance(deps, last)), rest: args };
+}
+
+/** The items a query means; a clear error with the closest items when none or too many match. */
+function requireItems(runbook: Runbook, query: string, allowSection: boolean): TaskItem[] {
+  const hits = findItems(runbook.tasks, query);
+  if (hits.length === 1) return hits;
+  if (!hits.length && allowSection) {
+    const inSection = findSectionItems(runbook, query);
+    if (inSection.length) return inSection;
+  }
+  if (hits.length > 1) {
+    throw new UserError(`\`${escapeCode(query)}\` matches ${hits.length} items; say more of the text:\n${hits.slice(0, 5).map((h) => `• ${h.mrkdwn}`).join('\n')}`);
+  }
+  const near = closest(query.toLowerCase(), runbook.tasks, (t) => [t.plain, t.key]);
+  throw new UserError(`No item matches \`${escapeCode(query)}\` in \`${escapeCode(runbook.id)}\`. Closest:\n${near.map((h) => `• ${h.mrkdwn}`).join('\n')}`);
+}
+
+/** Summaries of every instance, creating each runbook's default instance on first sight. */
+async function summaries(deps: Deps) {
+  const now = deps.now();
+  for (const r of deps.library.all().filter((r) => r.tasks.length)) await ensureDefaultInstance(deps.db, r, now);
+  const instances = await listInstances(deps.db);
+  const states = await loadStates(deps.db, instances.map((i) => i.id));
+  return instances.map((instance) => {
+    const runbook = deps.library.get(instance.runbookId);
+    const state = states.get(instance.id) ?? new Map();
+    const p = runbook ? progress(runbook.tasks, state, now) : { done: 0, total: 0, overdue: 0 };
+    return { instance, runbook, state, ...p };
+  });
+}
+
+/** What a /checklist command asks for: an ephemeral answer, a post in the channel, and posted messages to refresh. */
+interface Outcome {
+  reply?: Reply;
+  post?: { instance: Instance; runbook: Runbook; sectionKey?: string };
+  changed?: string;
+}
+
+/** Interprets `/checklist …`; answers are ephemeral, posting is left to the caller. */
+async function command(deps: Deps, user: string, channel: string, text: string): Promise<Outcome> {
+  const [verb = '', ...args] = words(text);
+  const now = deps.now();
+  switch (verb.toLowerCase()) {
+    case '':
+    case 'list':
+      return { reply: reply(instanceListBlocks(await summaries(deps))) };
+    case 'help':
+      return { reply: say(CHECKLIST_HELP) };
+    case 'new': {
+      const [runbookQuery, ...rest] = args;
+      let launch: string | undefined;
+      const at = rest.findIndex((w) => w.toLowerCase() === 'launch');
+      if (at >= 0) {
+        launch = parseLaunchDate(rest[at + 1] ?? '');
+        rest.splice(at, 2);
+      }
+      const name = rest.join(' ').trim();
+      if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new <runbook> <name> [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
+      const found = deps.library.resolve(runbookQuery);
+      if (!('runbook' in found)) return { reply: reply(notFoundBlocks('runbook', runbookQuery, found.suggestions.map((r) => r.id))) };
+      if (!found.runbook.tasks.length) throw new UserError(`\`${escapeCode(found.runbook.id)}\` has no \`- [ ]\` items, so it is not a checklist.`);
+      const id = toInstanceId(name);
+      if (!id) throw new UserError('Give the checklist a name with letters or digits in it.');
+      const created = await createInstance(deps.db, found.runbook, { id, name, launchDate: launch, actor: user, source: 'slack' }, now);
+      if (!created) throw new UserError(`A checklist \`${escapeCode(id)}\` exists already: post it with \`/checklist ${escapeCode(id)}\`, or choose another name.`);
+      return { reply: say(`✨ Created *${escapeMrkdwn(name)}* (\`${escapeCode(id)}\`) from \`${escapeCode(found.runbook.id)}\` with ${found.runbook.tasks.length} items${launch ? `, launching ${launch}` : ''}. Post it here with \`/checklist ${escapeCode(id)}\`.`) };
+    }
+    case 'assign': {
+      const who = args.at(-1) ?? '';
+      const mention = MENTION.exec(who);
+      const clear = /^(@?nobody|none)$/i.test(who);
+      if (!mention && !clear) throw new UserError('Usage: `/checklist assign [<id>] <item> @user` (mention the user so Slack sends who it is; `@nobody` clears).');
+      const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
+      const items = requireItems(runbook, rest.join(' '), true);
+      await assignItems(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), owner: mention?.[1], actor: user, source: 'slack' }, now);
+      return { changed: instance.id, reply: say(`👤 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} ${mention ? `assigned to ${userMention(mention[1]!)}` : 'unassigned'} in \`${escapeCode(instance.id)}\`.`) };
+    }
+    case 'due': {
+      const spec = args.at(-1) ?? '';
+      if (args.length < 2) throw new UserError('Usage: `/checklist due [<id>] <item or section> <date>`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
+      const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
+      const items = requireItems(runbook, rest.join(' '), true);
+      const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now);
+      await setDue(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), dueAt, dueText: dueAt ? spec : undefined, actor: user, source: 'slack' }, now);
+      return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due <!date^${Math.floor(dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${dueAt.toISOString()}>` : 'no due date'}.`) };
+    }
+    case 'history': {
+      if (!args.length) throw new UserError('Usage: `/checklist history <id> [item]`');
+      const { instance, runbook } = await requireInstance(deps, args[0]!);
+      const item = args.length > 1 ? requireItems(runbook, args.slice(1).join(' '), false)[0] : undefined;
+      const entries = await history(deps.db, instance.id, item?.key);
+      return { reply: reply(historyBlocks(instance, entries, new Map(runbook.tasks.map((t) => [t.key, t])), item?.key)) };
+    }
+    default: {
+      const { instance, runbook } = await requireInstance(deps, verb);
+      let sectionKey: string | undefined;
+      if (args.length) {
+        const s = findSection(runbook, args.join(' '));
+        if (!('section' in s)) throw new UserError(`No section \`${escapeCode(args.join(' '))}\` in \`${escapeCode(runbook.id)}\`.${s.suggestions.length ? ` Closest: ${s.suggestions.map((x) => `_${escapeMrkdwn(x.title)}_`).join(', ')}.` : ''}`);
+        sectionKey = s.section.key;
+        if (!groupsFor(runbook, sectionKey).length) throw new UserError(`_${escapeMrkdwn(s.section.title)}_ has no checklist items.`);
+      }
+      return { post: { instance, runbook, sectionKey } };
+    }
+  }
+}
+
+/** Republishes a user's Home tab from the database. */
+async function publishHome(deps: Deps, client: App['client'], user: string): Promise<void> {
+  const list = await summaries(deps);
+  const view = homeView({ user, now: deps.now(), instances: list.filter((s) => s.runbook).map((s) => ({ instance: s.instance, runbook: s.runbook!, state: s.state })) });
+  await client.views.publish({ user_id: user, view });
+}
+
+type TickArgs = SlackActionMiddlewareArgs<BlockAction<CheckboxesAction>> & AllMiddlewareArgs;
+
+/** What the clicked element showed: the initial options of that element in the message or view the click came from. */
+function shownSelection(body: BlockAction, blockId: string, actionId: string): { shown: string[]; options: string[] } | undefined {
+  const blocks = (body.message?.blocks ?? body.view?.blocks) as Array<{ block_id?: string; elements?: Array<{ action_id?: string; options?: Array<{ value?: string }>; initial_options?: Array<{ value?: string }> }> }> | undefined;
+  const element = blocks?.find((b) => b.block_id === blockId)?.elements?.find((e) => e.action_id === actionId);
+  if (!element) return undefined;
+  return { shown: (element.initial_options ?? []).map((o) => o.value ?? ''), options: (element.options ?? []).map((o) => o.value ?? '') };
+}
+
+/** Registers /checklist, the checkboxes and the App Home tab. */
+export function register(app: App, deps: Deps): void {
+  const updater = new MessageUpdater(deps, app.client);
+  checklistUpdaters.set(deps, updater);
+
+  app.command('/checklist', async ({ command: cmd, ack, respond, client }) => {
+    let result: Outcome;
+    try {
+      result = await withTimeout(command(deps, cmd.user_id, cmd.channel_id, cmd.text), ACK_BUDGET_MS);
+    } catch (err) {
+      if (!(err instanceof UserError || err instanceof DueDateError)) deps.log.warn({ err }, '/checklist failed');
+      await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? err.message : errorText(err) });
+      return;
+    }
+    if (result.changed) updater.schedule(result.changed);
+    if (!result.post) {
+      await ack({ response_type: 'ephemeral', ...(result.reply ?? say('Done.')) });
+      return;
+    }
+    await ack();
+    const { instance, runbook, sectionKey } = result.post;
+    try {
+      const state = await loadState(deps.db, instance.id, runbook, deps.now());
+      const pages = checklistPages({ instance, runbook, state, now: deps.now(), sectionKey });
+      for (const [page, blocks] of pages.entries()) {
+        const posted = await client.chat.postMessage({ channel: cmd.channel_id, blocks, text: fallbackText(blocks), unfurl_links: false });
+        await recordMessage(deps.db, { channel: cmd.channel_id, ts: posted.ts!, instanceId: instance.id, sectionKey, page });
+      }
+    } catch (err) {
+      deps.log.warn({ err }, 'posting a checklist failed');
+      const code = (err as { data?: { error?: string } }).data?.error;
+      const text = code === 'not_in_channel' || code === 'channel_not_found' ? 'I cannot post in this channel: invite me with `/invite @Preflight`, or use a public channel.' : errorText(err);
+      await respond({ response_type: 'ephemeral', text });
+    }
+  });
+
+  app.action(CHECKLIST_ACTIONS.tick, async ({ ack, body, action, respond, client }: TickArgs) => {
+    await ack();
+    const user = body.user.id;
+    const id = instanceOfBlock(action.block_id);
+    const seen = shownSelection(body, action.block_id, action.action_id);
+    const tell = async (text: string) => {
+      if (body.response_url) await respond({ response_type: 'ephemeral', replace_original: false, text });
+      else await client.chat.postMessage({ channel: user, text });
+    };
+    if (!id || !seen) return tell('This checklist view is out of date; post it again with `/checklist`.');
+    try {
+      const instance = await getInstance(deps.db, id);
+      const runbook = instance && deps.library.get(instance.runbookId);
+      if (!instance || !runbook) return tell(`The checklist \`${escapeCode(id)}\` no longer exists.`);
+      const keys = new Set(runbook.tasks.map((t) => t.key));
+      const change = deriveChange(seen.shown, (action.selected_options ?? []).map((o) => o.value ?? ''), seen.options.filter((k) => keys.has(k)));
+      const result = await applyChange(
+        deps.db,
+        { instanceId: id, ...change, actor: user, source: body.view ? 'home' : 'slack', lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
+        deps.now(),
+      );
+      if (result.refused.length) {
+        const names = result.refused.map((r) => `_${runbook.tasks.find((t) => t.key === r.key)?.mrkdwn ?? r.key}_ (ticked by ${userMention(r.by)})`);
+        await tell(`🔒 This checklist is locked to owners: only whoever ticked an item, or an admin, may untick it. Kept: ${names.join(', ')}`);
+      }
+      updater.schedule(id);
+      if (body.view) await publishHome(deps, client, user);
+    } catch (err) {
+      deps.log.warn({ err }, 'tick failed');
+      await tell(errorText(err));
+      // What the clicker's Slack shows may now be wrong: redraw from the database once it answers.
+      updater.schedule(id);
+    }
+  });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    await publishHome(deps, client, event.user);
+  });
+}
+
+/** The updater of each running app, so tests and shutdown can wait for pending message updates. */
+export const checklistUpdaters = new WeakMap<Deps, MessageUpdater>();
