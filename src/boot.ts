@@ -45,8 +45,8 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
     });
   }
 
-  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now: opts.now ?? (() => new Date()) };
-  const server = createSlackApp(deps, transport);
+  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now: opts.now ?? (() => new Date()), onStop: [] };
+  const server = await createSlackApp(deps, transport);
   const port = await server.start();
   return {
     deps,
@@ -55,6 +55,8 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
     async stop() {
       library.close();
       await server.stop();
+      // In-flight requests are done; let pending work (checklist message updates) finish before the pool closes.
+      for (const hook of deps.onStop) await hook();
       if (!opts.db) await db.close();
     },
   };

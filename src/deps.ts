@@ -13,4 +13,6 @@ export interface Deps {
   metrics: Metrics;
   /** The clock; tests inject a fixed one. */
   now: () => Date;
+  /** Run at shutdown after the last request, before the database closes. */
+  onStop: Array<() => Promise<void>>;
 }

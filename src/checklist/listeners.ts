@@ -22,6 +22,7 @@ import { deriveChange, DueDateError, findItems, findSectionItems, instanceId as 
 import {
   applyChange,
   assignItems,
+  type ChangeResult,
   createInstance,
   ensureDefaultInstance,
   getInstance,
@@ -204,6 +205,21 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
   await client.views.publish({ user_id: user, view });
 }
 
+/** Applies one click: what changed in the clicked element, as set operations. */
+async function applyTick(deps: Deps, t: { id: string; user: string; seen: { shown: string[]; options: string[] }; selected: string[]; source: string }): Promise<{ result: ChangeResult; runbook: Runbook }> {
+  const instance = await getInstance(deps.db, t.id);
+  const runbook = instance && deps.library.get(instance.runbookId);
+  if (!instance || !runbook) throw new UserError(`The checklist \`${escapeCode(t.id)}\` no longer exists.`);
+  const keys = new Set(runbook.tasks.map((task) => task.key));
+  const change = deriveChange(t.seen.shown, t.selected, t.seen.options.filter((k) => keys.has(k)));
+  const result = await applyChange(
+    deps.db,
+    { instanceId: t.id, ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
+    deps.now(),
+  );
+  return { result, runbook };
+}
+
 type TickArgs = SlackActionMiddlewareArgs<BlockAction<CheckboxesAction>> & AllMiddlewareArgs;
 
 /** What the clicked element showed: the initial options of that element in the message or view the click came from. */
@@ -218,6 +234,7 @@ function shownSelection(body: BlockAction, blockId: string, actionId: string): {
 export function register(app: App, deps: Deps): void {
   const updater = new MessageUpdater(deps, app.client);
   checklistUpdaters.set(deps, updater);
+  deps.onStop.push(() => updater.close());
 
   app.command('/checklist', async ({ command: cmd, ack, respond, client }) => {
     let result: Outcome;
@@ -251,7 +268,6 @@ export function register(app: App, deps: Deps): void {
   });
 
   app.action(CHECKLIST_ACTIONS.tick, async ({ ack, body, action, respond, client }: TickArgs) => {
-    await ack();
     const user = body.user.id;
     const id = instanceOfBlock(action.block_id);
     const seen = shownSelection(body, action.block_id, action.action_id);
@@ -259,30 +275,24 @@ export function register(app: App, deps: Deps): void {
       if (body.response_url) await respond({ response_type: 'ephemeral', replace_original: false, text });
       else await client.chat.postMessage({ channel: user, text });
     };
-    if (!id || !seen) return tell('This checklist view is out of date; post it again with `/checklist`.');
-    try {
-      const instance = await getInstance(deps.db, id);
-      const runbook = instance && deps.library.get(instance.runbookId);
-      if (!instance || !runbook) return tell(`The checklist \`${escapeCode(id)}\` no longer exists.`);
-      const keys = new Set(runbook.tasks.map((t) => t.key));
-      const change = deriveChange(seen.shown, (action.selected_options ?? []).map((o) => o.value ?? ''), seen.options.filter((k) => keys.has(k)));
-      const result = await applyChange(
-        deps.db,
-        { instanceId: id, ...change, actor: user, source: body.view ? 'home' : 'slack', lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
-        deps.now(),
-      );
-      if (result.refused.length) {
-        const names = result.refused.map((r) => `_${runbook.tasks.find((t) => t.key === r.key)?.mrkdwn ?? r.key}_ (ticked by ${userMention(r.by)})`);
-        await tell(`🔒 This checklist is locked to owners: only whoever ticked an item, or an admin, may untick it. Kept: ${names.join(', ')}`);
-      }
-      updater.schedule(id);
-      if (body.view) await publishHome(deps, client, user);
-    } catch (err) {
-      deps.log.warn({ err }, 'tick failed');
-      await tell(errorText(err));
-      // What the clicker's Slack shows may now be wrong: redraw from the database once it answers.
-      updater.schedule(id);
+    // The change is stored before Slack hears back, so an acknowledged click is a saved click.
+    let outcome: { result?: ChangeResult; runbook?: Runbook; error?: unknown } = {};
+    if (id && seen) {
+      outcome = await withTimeout(applyTick(deps, { id, user, seen, selected: (action.selected_options ?? []).map((o) => o.value ?? ''), source: body.view ? 'home' : 'slack' }), ACK_BUDGET_MS).catch((error: unknown) => ({ error }));
     }
+    await ack();
+    if (!id || !seen) return tell('This checklist view is out of date; post it again with `/checklist`.');
+    if (outcome.error) {
+      if (!(outcome.error instanceof UserError)) deps.log.warn({ err: outcome.error }, 'tick failed');
+      await tell(errorText(outcome.error));
+    } else if (outcome.result?.refused.length && outcome.runbook) {
+      const runbook = outcome.runbook;
+      const names = outcome.result.refused.map((r) => `_${runbook.tasks.find((t) => t.key === r.key)?.mrkdwn ?? r.key}_ (ticked by ${userMention(r.by)})`);
+      await tell(`🔒 This checklist is locked to owners: only whoever ticked an item, or an admin, may untick it. Kept: ${names.join(', ')}`);
+    }
+    // Redraw every message of the instance from the database (also after a failure: the clicker's view may be wrong).
+    updater.schedule(id);
+    if (body.view) await publishHome(deps, client, user).catch((err) => deps.log.warn({ err }, 'home not republished'));
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

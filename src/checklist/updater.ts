@@ -37,6 +37,8 @@ export class MessageUpdater {
     }
     const wait = Math.max(FIRST_DELAY_MS, slot.last + MIN_INTERVAL_MS - Date.now());
     slot.timer = setTimeout(() => this.run(instanceId, slot), wait);
+    // A pending redraw must not keep a stopping process alive.
+    slot.timer.unref();
   }
 
   private run(instanceId: string, slot: Slot): void {
@@ -78,6 +80,13 @@ export class MessageUpdater {
         else throw err;
       }
     }
+  }
+
+  /** Flushes what is pending (at most `ms`), then drops the rest: used at shutdown. */
+  async close(ms = 3000): Promise<void> {
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, ms).unref())]);
+    for (const slot of this.slots.values()) clearTimeout(slot.timer);
+    this.slots.clear();
   }
 
   /** Resolves when no update is pending or running (tests and graceful shutdown). */

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './db.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+/** src/db/migrations, found from this file whether it runs from src/ (tsx) or bundled in dist/. */
+function migrationsDir(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'migrations', '0001_runbooks.sql'))) return join(dir, 'migrations');
+    if (existsSync(join(dir, 'src', 'db', 'migrations'))) return join(dir, 'src', 'db', 'migrations');
+    if (dirname(dir) === dir) throw new Error('migrations folder src/db/migrations not found');
+  }
+}
+
+const MIGRATIONS_DIR = migrationsDir();
 // Any fixed key works; it only has to be the same for every Preflight process sharing a database.
 const LOCK_KEY = 0x70726566;
 

@@ -15,6 +15,7 @@ import {
   searchResultBlocks,
 } from './blocks.ts';
 import { findSection } from './library.ts';
+import type { Runbook } from './model.ts';
 import { searchSections } from './store.ts';
 
 const pageRef = z.object({ r: z.string(), s: z.string().optional(), p: z.number().int().min(0) });
@@ -42,16 +43,29 @@ export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
     const hits = await withTimeout(searchSections(deps.db, query, (id) => deps.library.get(id)?.title), 2500);
     return reply(searchResultBlocks(query, hits));
   }
-  const found = deps.library.resolve(first);
+  // Titles have spaces: the longest run of leading words that is exactly one runbook's title names it.
+  const titled = titleAt(deps, words);
+  const found = titled ?? deps.library.resolve(first);
   if (!('runbook' in found)) return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id)));
   const runbook = found.runbook;
-  if (!rest.length) return reply(runbookMessage(runbook, { r: runbook.id, p: 0 }));
-  const wanted = rest.join(' ');
+  const sectionWords = titled ? words.slice(titled.words) : rest;
+  if (!sectionWords.length) return reply(runbookMessage(runbook, { r: runbook.id, p: 0 }));
+  const wanted = sectionWords.join(' ');
   const sec = findSection(runbook, wanted);
   if (!('section' in sec)) {
     return reply(notFoundBlocks(`section of \`${runbook.id}\``, wanted, sec.suggestions.map((s) => s.title)));
   }
   return reply(runbookMessage(runbook, { r: runbook.id, s: sec.section.key, p: 0 }));
+}
+
+/** The runbook whose whole title is the first n (≥ 2) words, case-insensitive, when exactly one has it. */
+function titleAt(deps: Deps, words: string[]): { runbook: Runbook; words: number } | undefined {
+  for (let n = words.length; n >= 2; n--) {
+    const title = words.slice(0, n).join(' ').toLowerCase();
+    const hits = deps.library.all().filter((r) => r.title.replace(/\s+/g, ' ').trim().toLowerCase() === title);
+    if (hits.length === 1) return { runbook: hits[0]!, words: n };
+  }
+  return undefined;
 }
 
 /** One page of a runbook for a button or menu; a runbook that vanished since gets a plain message. */

@@ -85,7 +85,8 @@ function highlight(snippet: string): string {
     .replace(/\s+/g, ' ')
     .split(/<<|>>/)
     .map((part, i) => {
-      const escaped = escapeMrkdwn(part.replace(/[*_~`]/g, ''));
+      // Formatting marks in a snippet would pair up with the highlight's bold; they are shown as look-alikes.
+      const escaped = escapeMrkdwn(part.replace(/\*/g, '∗').replace(/`/g, 'ˋ'));
       return i % 2 ? `*${escaped}*` : escaped;
     })
     .join('');

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
 import { registerAll } from './listeners.ts';
 
-const { App, HTTPReceiver, LogLevel } = bolt;
+const { App, HTTPReceiver, LogLevel, webApi } = bolt;
 type BoltApp = InstanceType<typeof App>;
 
 export interface SlackTransport {
@@ -54,10 +54,29 @@ function handlerOf(body: Record<string, unknown>): string {
   return `other:${String(body.type ?? 'unknown')}`;
 }
 
+/** Slack could not confirm the bot token at start (bad token, or Slack unreachable). */
+export class SlackAuthError extends Error {}
+
+/**
+ * Checks the token once at start. Bolt would otherwise call auth.test from its constructor, and a failure
+ * there is an unhandled rejection that kills the process later; here it is a clear error up front.
+ */
+async function whoAmI(t: SlackTransport, clientOptions: object): Promise<{ botId?: string; botUserId?: string }> {
+  try {
+    const auth = await new webApi.WebClient(t.token, { ...clientOptions, retryConfig: { retries: 2 } }).auth.test();
+    return { botId: auth.bot_id, botUserId: auth.user_id };
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    throw new SlackAuthError(code ? `Slack refused SLACK_BOT_TOKEN: ${code}` : `Cannot reach Slack at SLACK_API_URL (${t.apiUrl}): ${(err as Error).message}`);
+  }
+}
+
 /** Builds the Bolt app for HTTP or Socket Mode, with health, metrics, retry handling and every capability. */
-export function createSlackApp(deps: Deps, t: SlackTransport): SlackServer {
+export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<SlackServer> {
   const logger = boltLogger(deps.log);
+  // 429s and network blips are retried by the Web API client (honouring Retry-After), not surfaced as crashes.
   const clientOptions = { slackApiUrl: t.apiUrl, retryConfig: { retries: 5, factor: 2, minTimeout: 200, maxTimeout: 5000 } };
+  const identity = await whoAmI(t, clientOptions);
   const health = async (_req: unknown, res: import('node:http').ServerResponse) => {
     const database = await deps.db.ping(1000);
     const runbooks = deps.library.loaded;
@@ -77,10 +96,12 @@ export function createSlackApp(deps: Deps, t: SlackTransport): SlackServer {
   let app: BoltApp;
   if (t.mode === 'http') {
     receiver = new HTTPReceiver({ signingSecret: t.signingSecret!, endpoints: '/slack/events', customRoutes, logger, unhandledRequestTimeoutMillis: 2900 });
-    app = new App({ token: t.token, receiver, logger, clientOptions });
+    app = new App({ token: t.token, ...identity, receiver, logger, clientOptions, convoStore: false });
   } else {
     app = new App({
       token: t.token,
+      ...identity,
+      convoStore: false,
       appToken: t.appToken,
       socketMode: true,
       logger,
