@@ -1,12 +1,25 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadDotEnv } from './config.ts';
-import { connectDb } from './db/index.ts';
+import { exportCsv, exportMarkdown } from './checklist/export.ts';
+import { ensureDefaultInstance, getInstance, loadState, recordedKeys } from './checklist/store.ts';
+import { loadConfig, loadDotEnv, type Config } from './config.ts';
+import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
-import { formatLint, lintDir } from './runbooks/lint.ts';
+import { RunbookLibrary } from './runbooks/library.ts';
+import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 
 const USAGE = `Usage: preflight <command>
-  lint [DIR] [--fix]   check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
-  migrate              apply database migrations and exit`;
+  lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
+  export <checklist> [--format csv|md] [--out FILE]
+                                          a checklist's items and state (default csv, to stdout)
+  migrate                                 apply database migrations and exit`;
+
+/** Opens the configured database and brings its schema up to date. */
+async function openMigrated(config: Config): Promise<Db> {
+  const db = await connectDb({ url: config.DATABASE_URL, dataDir: config.PREFLIGHT_DATA_DIR });
+  await migrate(db);
+  return db;
+}
 
 /** Runs one CLI command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -17,6 +30,20 @@ export async function run(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, options: { fix: { type: 'boolean' } }, allowPositionals: true });
       const dir = positionals[0] ?? loadConfig().RUNBOOKS_DIR;
       const results = lintDir(dir, { fix: values.fix });
+      // Vanished items are checked only against a database that exists; lint never creates one.
+      const config = loadConfig();
+      if (config.DATABASE_URL || existsSync(config.PREFLIGHT_DATA_DIR)) {
+        try {
+          const db = await openMigrated(config);
+          try {
+            warnVanishedItems(results, await recordedKeys(db));
+          } finally {
+            await db.close();
+          }
+        } catch (err) {
+          console.log(`note: recorded checklist state not checked (${(err as Error).message})`);
+        }
+      }
       for (const line of formatLint(results)) console.log(line);
       const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0);
       const warnings = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'warning').length, 0);
@@ -33,6 +60,38 @@ export async function run(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'export': {
+      const { values, positionals } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'csv' }, out: { type: 'string' } }, allowPositionals: true });
+      const id = positionals[0];
+      if (!id || !['csv', 'md'].includes(values.format ?? '')) {
+        console.error('Usage: preflight export <checklist> [--format csv|md] [--out FILE]');
+        return 2;
+      }
+      const config = loadConfig();
+      const library = new RunbookLibrary(config.RUNBOOKS_DIR);
+      library.load();
+      const db = await openMigrated(config);
+      try {
+        let instance = await getInstance(db, id);
+        const fallback = instance ? undefined : library.resolve(id);
+        if (!instance && fallback && 'runbook' in fallback && fallback.runbook.tasks.length) {
+          await ensureDefaultInstance(db, fallback.runbook, new Date());
+          instance = await getInstance(db, fallback.runbook.id);
+        }
+        const runbook = instance && library.get(instance.runbookId);
+        if (!instance || !runbook) {
+          console.error(`No checklist "${id}".`);
+          return 1;
+        }
+        const state = await loadState(db, instance.id, runbook, new Date());
+        const text = values.format === 'md' ? exportMarkdown(instance, runbook, state) : exportCsv(runbook, state);
+        if (values.out) writeFileSync(values.out, text);
+        else process.stdout.write(text);
+        return 0;
+      } finally {
+        await db.close();
+      }
     }
     default:
       console.log(USAGE);

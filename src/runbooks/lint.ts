@@ -6,6 +6,8 @@ import type { Diagnostic } from './model.ts';
 
 export interface LintResult {
   file: string;
+  runbookId: string;
+  taskKeys: Set<string>;
   diagnostics: Diagnostic[];
   fixed: boolean;
 }
@@ -31,9 +33,19 @@ export function lintDir(dir: string, opts: { fix?: boolean } = {}): LintResult[]
     const clash = titles.get(lower);
     if (clash) diagnostics.push({ line: 1, severity: 'warning', message: `id "${runbook.id}" differs only in case from "${clash}"` });
     titles.set(lower, runbook.id);
-    results.push({ file, diagnostics: diagnostics.sort((a, b) => a.line - b.line), fixed });
+    results.push({ file, runbookId: runbook.id, taskKeys: new Set(runbook.tasks.map((t) => t.key)), diagnostics: diagnostics.sort((a, b) => a.line - b.line), fixed });
   }
   return results;
+}
+
+/** Warns where a checklist item with recorded ticks, owners or due dates is no longer in its runbook (its state would be orphaned). */
+export function warnVanishedItems(results: LintResult[], recorded: Array<{ runbookId: string; instanceId: string; itemKey: string }>): void {
+  const byId = new Map(results.map((r) => [r.runbookId, r]));
+  for (const rec of recorded) {
+    const r = byId.get(rec.runbookId);
+    if (!r || r.taskKeys.has(rec.itemKey)) continue;
+    r.diagnostics.push({ line: 1, severity: 'warning', message: `item "${rec.itemKey}" has recorded state in checklist "${rec.instanceId}" but is no longer in this runbook; add {#${rec.itemKey.split('/').pop()}} to the renamed item to keep it` });
+  }
 }
 
 /** `file:line: severity: message`, one line each, as editors and CI annotate. */
