@@ -215,6 +215,7 @@ export function serverVersion(url: string): Promise<string> {
 /**
  * A bare Bolt app whose /runbook only acks: the floor Preflight's latency is compared with. With `replies`
  * it acks with the body given for the command's text instead (a control: same bytes as Preflight, no work).
+ * Every block action (e.g. a checklist click) is acked with nothing else done: the floor for ticks.
  */
 export async function startBareBolt(signingSecret: string, apiUrl: string, replies?: Map<string, Record<string, unknown>>): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
@@ -222,6 +223,9 @@ export async function startBareBolt(signingSecret: string, apiUrl: string, repli
   app.command('/runbook', async ({ ack, command }) => {
     const reply = replies?.get(command.text);
     await (reply ? ack(reply) : ack());
+  });
+  app.action(/.*/, async ({ ack }) => {
+    await ack();
   });
   const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
   const { port } = server.address() as AddressInfo;

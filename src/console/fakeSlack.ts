@@ -28,6 +28,8 @@ export interface FakeSlackOptions {
   validate?: Validator;
   /** Answer this many calls of a method with 429 before succeeding (tests Web API retry). */
   rateLimit?: Record<string, number>;
+  /** The WebSocket URL `apps.connections.open` hands out, for Socket Mode against a local server. */
+  socketUrl?: string;
 }
 
 /**
@@ -153,6 +155,9 @@ export class FakeSlack extends EventEmitter<{ message: [FakeMessage]; view: [str
     switch (method) {
       case 'auth.test':
         return { ok: true, url: this.url, team: 'Preflight', user: 'preflight', team_id: 'T0PREFLIGHT', user_id: 'U0PREFLIGHT', bot_id: 'B0PREFLIGHT' };
+      case 'apps.connections.open':
+        // Without a socket server to hand out, refuse as Slack does for a bad app token (the client stops retrying).
+        return this.opts.socketUrl ? { ok: true, url: this.opts.socketUrl } : { ok: false, error: 'invalid_auth' };
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const message: FakeMessage = {

@@ -44,7 +44,9 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
     for (const file of markdownFiles(this.dir)) {
       const id = runbookId(this.dir, file);
       const runbook = parseRunbook(id, file, readFileSync(file, 'utf8'));
-      for (const d of runbook.diagnostics.filter((d) => d.message.startsWith('mojibake'))) this.log?.warn({ file, line: d.line }, d.message);
+      const repaired = runbook.diagnostics.filter((d) => d.message.startsWith('mojibake'));
+      // One line per file: the details are lint's job (`preflight lint --fix` rewrites the file).
+      if (repaired.length) this.log?.warn({ file, repairs: repaired.length, firstLine: repaired[0]!.line }, 'repaired mojibake (UTF-8 read as Mac Roman) while loading; run preflight lint --fix');
       next.set(id, runbook);
     }
     this.byId = next;

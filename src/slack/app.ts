@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
 import { registerAll } from './listeners.ts';
 
-const { App, HTTPReceiver, LogLevel, webApi } = bolt;
+const { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } = bolt;
 type BoltApp = InstanceType<typeof App>;
 
 export interface SlackTransport {
@@ -54,6 +54,9 @@ function handlerOf(body: Record<string, unknown>): string {
   return `other:${String(body.type ?? 'unknown')}`;
 }
 
+/** How long stop() waits for Slack to answer the socket's close frame before giving up on a clean close. */
+const SOCKET_CLOSE_WAIT_MS = 3000;
+
 /** Slack could not confirm the bot token at start (bad token, or Slack unreachable). */
 export class SlackAuthError extends Error {}
 
@@ -93,24 +96,21 @@ export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<Sla
   ];
 
   let receiver: InstanceType<typeof HTTPReceiver> | undefined;
+  let socket: InstanceType<typeof SocketModeReceiver> | undefined;
   let app: BoltApp;
   if (t.mode === 'http') {
     receiver = new HTTPReceiver({ signingSecret: t.signingSecret!, endpoints: '/slack/events', customRoutes, logger, unhandledRequestTimeoutMillis: 2900 });
     app = new App({ token: t.token, ...identity, receiver, logger, clientOptions, convoStore: false });
   } else {
-    app = new App({
-      token: t.token,
-      ...identity,
-      convoStore: false,
-      appToken: t.appToken,
-      socketMode: true,
+    // Built here rather than by App so stop() can wait for its socket client to finish closing.
+    socket = new SocketModeReceiver({
+      appToken: t.appToken!,
       logger,
-      clientOptions,
       // The socket client is built from installerOptions, not clientOptions (see shared/slack/README.md).
-      installerOptions: { clientOptions: { slackApiUrl: t.apiUrl } },
+      installerOptions: { clientOptions: { slackApiUrl: t.apiUrl }, port: t.port },
       customRoutes,
-      port: t.port,
     });
+    app = new App({ token: t.token, ...identity, receiver: socket, logger, clientOptions, convoStore: false });
   }
 
   app.use(async ({ body, next }) => {
@@ -157,7 +157,14 @@ export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<Sla
       return address?.port;
     },
     async stop() {
+      // Bolt's SocketModeReceiver.stop() only starts the close handshake; wait for it (bounded, as Slack may be gone).
+      const disconnected = socket && new Promise<void>((resolve) => socket.client.once('disconnected', () => resolve()));
       await app.stop();
+      if (disconnected) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([disconnected, new Promise((r) => (timer = setTimeout(r, SOCKET_CLOSE_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
     },
   };
 }

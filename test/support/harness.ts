@@ -74,13 +74,13 @@ export interface TestApp {
 }
 
 /** Boots the real app over HTTP on a fresh database, with a validating fake Slack behind SLACK_API_URL. */
-export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db } ): Promise<TestApp> {
+export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db; /** Reload runbooks on file change (off unless a test is about it). */ watch?: boolean } ): Promise<TestApp> {
   const slack = new FakeSlack({ validate: validateSlack, rateLimit: opts.rateLimit });
   await slack.start();
   const fresh = opts.db ? undefined : await freshDb();
   const db = opts.db ?? fresh!.db;
   const config = testConfig({ RUNBOOKS_DIR: opts.runbooks, SLACK_API_URL: slack.apiUrl, ...opts.env });
-  const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: false, log: createLogger('silent'), now: opts.now });
+  const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: opts.watch ?? false, log: createLogger('silent'), now: opts.now });
   const url = `http://127.0.0.1:${preflight.port}`;
   const sim = new SlackSimulator(`${url}/slack/events`, SIGNING_SECRET, slack);
   return {
