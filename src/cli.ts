@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportCsv, exportMarkdown } from './checklist/export.ts';
-import { ensureDefaultInstance, getInstance, loadState, recordedKeys } from './checklist/store.ts';
+import { ensureDefaultInstance, getInstance, loadState, recordedKeys, syncInstance } from './checklist/store.ts';
 import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
@@ -84,7 +84,8 @@ export async function run(argv: string[]): Promise<number> {
           console.error(`No checklist "${id}".`);
           return 1;
         }
-        const state = await loadState(db, instance.id, runbook, new Date());
+        await syncInstance(db, instance.id, runbook, new Date());
+        const state = await loadState(db, instance.id);
         const text = values.format === 'md' ? exportMarkdown(instance, runbook, state) : exportCsv(runbook, state);
         if (values.out) writeFileSync(values.out, text);
         else process.stdout.write(text);

@@ -31,6 +31,7 @@ import {
   listInstances,
   loadState,
   loadStates,
+  syncInstance,
   recordMessage,
   setDue,
 } from './store.ts';
@@ -205,9 +206,22 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
   await client.views.publish({ user_id: user, view });
 }
 
+// Instances never change once created, so a click needs no lookup query after the first.
+const instanceCache = new WeakMap<Deps, Map<string, Instance>>();
+
+async function cachedInstance(deps: Deps, id: string): Promise<Instance | undefined> {
+  let cache = instanceCache.get(deps);
+  if (!cache) instanceCache.set(deps, (cache = new Map()));
+  const hit = cache.get(id);
+  if (hit) return hit;
+  const instance = await getInstance(deps.db, id);
+  if (instance) cache.set(id, instance);
+  return instance;
+}
+
 /** Applies one click: what changed in the clicked element, as set operations. */
 async function applyTick(deps: Deps, t: { id: string; user: string; seen: { shown: string[]; options: string[] }; selected: string[]; source: string }): Promise<{ result: ChangeResult; runbook: Runbook }> {
-  const instance = await getInstance(deps.db, t.id);
+  const instance = await cachedInstance(deps, t.id);
   const runbook = instance && deps.library.get(instance.runbookId);
   if (!instance || !runbook) throw new UserError(`The checklist \`${escapeCode(t.id)}\` no longer exists.`);
   const keys = new Set(runbook.tasks.map((task) => task.key));
@@ -236,6 +250,18 @@ export function register(app: App, deps: Deps): void {
   checklistUpdaters.set(deps, updater);
   deps.onStop.push(() => updater.close());
 
+  // A runbook edited in git: give new items their state rows and redraw every posted copy of its checklists.
+  deps.library.on('change', (ids) => {
+    void (async () => {
+      const changed = new Set(ids);
+      for (const instance of (await listInstances(deps.db)).filter((i) => changed.has(i.runbookId))) {
+        const runbook = deps.library.get(instance.runbookId);
+        if (runbook) await syncInstance(deps.db, instance.id, runbook, deps.now());
+        updater.schedule(instance.id);
+      }
+    })().catch((err) => deps.log.warn({ err: (err as Error).message }, 'checklists not refreshed after a runbook change'));
+  });
+
   app.command('/checklist', async ({ command: cmd, ack, respond, client }) => {
     let result: Outcome;
     try {
@@ -253,7 +279,8 @@ export function register(app: App, deps: Deps): void {
     await ack();
     const { instance, runbook, sectionKey } = result.post;
     try {
-      const state = await loadState(deps.db, instance.id, runbook, deps.now());
+      await syncInstance(deps.db, instance.id, runbook, deps.now());
+      const state = await loadState(deps.db, instance.id);
       const pages = checklistPages({ instance, runbook, state, now: deps.now(), sectionKey });
       for (const [page, blocks] of pages.entries()) {
         const posted = await client.chat.postMessage({ channel: cmd.channel_id, blocks, text: fallbackText(blocks), unfurl_links: false });

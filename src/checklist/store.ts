@@ -87,12 +87,14 @@ export async function listInstances(db: Db): Promise<Instance[]> {
   return (await db.query<InstanceRow>(`select ${INSTANCE_COLUMNS} from checklist_instances order by created_at, id`)).map(toInstance);
 }
 
-/** Every item's state for an instance, bringing it up to date with the runbook first. */
-export async function loadState(db: Db, instanceId: string, runbook: Runbook, now: Date): Promise<Map<string, ItemState>> {
-  const rows = await db.transaction(async (tx) => {
-    await syncItems(tx, instanceId, runbook, now);
-    return tx.query<ItemRow>('select item_key, checked, checked_by, checked_at, owner, due_at, due_text from checklist_items where instance_id = $1', [instanceId]);
-  });
+/** Brings an instance's rows up to date with its runbook: items added to the file get their state rows. */
+export async function syncInstance(db: Db, instanceId: string, runbook: Runbook, now: Date): Promise<void> {
+  await syncItems(db, instanceId, runbook, now);
+}
+
+/** Every item's state for an instance (items the rows do not have yet read as the file says). */
+export async function loadState(db: Db, instanceId: string): Promise<Map<string, ItemState>> {
+  const rows = await db.query<ItemRow>('select item_key, checked, checked_by, checked_at, owner, due_at, due_text from checklist_items where instance_id = $1', [instanceId]);
   return new Map(rows.map((r) => [r.item_key, toState(r)]));
 }
 
@@ -118,52 +120,45 @@ export interface ChangeResult {
 }
 
 /**
- * Ticks and unticks as set operations in one transaction: each is a conditional update that changes only
- * items not already in that state, so replays, double clicks and stale views change nothing more.
+ * Ticks and unticks as set operations in one statement (atomic without begin/commit, one round trip): each is a
+ * conditional update that changes only items not already in that state, so replays, double clicks and stale
+ * views change nothing more, and concurrent clicks on the same item are serialised by its row lock.
  */
 export async function applyChange(
   db: Db,
   change: { instanceId: string; tick: string[]; untick: string[]; actor: string; source: string; lockOwner: boolean; admins: string[] },
   now: Date,
 ): Promise<ChangeResult> {
-  return db.transaction(async (tx) => {
-    const ticked = change.tick.length
-      ? await tx.query<{ item_key: string }>(
-          `update checklist_items set checked = true, checked_by = $3, checked_at = $4
-            where instance_id = $1 and item_key = any($2::text[]) and not checked returning item_key`,
-          [change.instanceId, change.tick, change.actor, now],
-        )
-      : [];
-    let unticked: Array<{ item_key: string }> = [];
-    let refused: Array<{ key: string; by: string }> = [];
-    if (change.untick.length) {
-      const mayUntickAll = !change.lockOwner || change.admins.includes(change.actor);
-      unticked = await tx.query<{ item_key: string }>(
-        `update checklist_items set checked = false, checked_by = $3, checked_at = $4
-          where instance_id = $1 and item_key = any($2::text[]) and checked and ($5 or checked_by = $3)
-          returning item_key`,
-        [change.instanceId, change.untick, change.actor, now, mayUntickAll],
-      );
-      if (!mayUntickAll) {
-        const done = new Set(unticked.map((r) => r.item_key));
-        refused = (
-          await tx.query<{ item_key: string; checked_by: string }>(
-            'select item_key, checked_by from checklist_items where instance_id = $1 and item_key = any($2::text[]) and checked',
-            [change.instanceId, change.untick.filter((k) => !done.has(k))],
-          )
-        ).map((r) => ({ key: r.item_key, by: r.checked_by }));
-      }
-    }
-    const events = [...ticked.map((r) => [r.item_key, 'tick']), ...unticked.map((r) => [r.item_key, 'untick'])];
-    if (events.length) {
-      await tx.query(
-        `insert into checklist_events (instance_id, item_key, action, actor, source, at)
-         select $1, k, a, $4, $5, $6 from unnest($2::text[], $3::text[]) as t(k, a)`,
-        [change.instanceId, events.map((e) => e[0]), events.map((e) => e[1]), change.actor, change.source, now],
-      );
-    }
-    return { ticked: ticked.map((r) => r.item_key), unticked: unticked.map((r) => r.item_key), refused };
-  });
+  if (!change.tick.length && !change.untick.length) return { ticked: [], unticked: [], refused: [] };
+  const mayUntickAll = !change.lockOwner || change.admins.includes(change.actor);
+  // Every part of a statement sees the same snapshot: `refused` reads the rows as they were before the unticks.
+  const rows = await db.query<{ action: string; item_key: string; by: string | null }>(
+    `with ticked as (
+       update checklist_items set checked = true, checked_by = $3, checked_at = $4
+        where instance_id = $1 and item_key = any($2::text[]) and not checked
+       returning item_key
+     ), unticked as (
+       update checklist_items set checked = false, checked_by = $3, checked_at = $4
+        where instance_id = $1 and item_key = any($5::text[]) and checked and ($6 or checked_by = $3)
+       returning item_key
+     ), logged as (
+       insert into checklist_events (instance_id, item_key, action, actor, source, at)
+       select $1, item_key, 'tick', $3, $7, $4 from ticked
+       union all
+       select $1, item_key, 'untick', $3, $7, $4 from unticked
+     )
+     select 'tick' as action, item_key, null as by from ticked
+     union all select 'untick', item_key, null from unticked
+     union all select 'refused', item_key, checked_by from checklist_items
+      where not $6 and instance_id = $1 and item_key = any($5::text[]) and checked and checked_by is distinct from $3`,
+    [change.instanceId, change.tick, change.actor, now, change.untick, mayUntickAll, change.source],
+  );
+  const of = (action: string) => rows.filter((r) => r.action === action);
+  return {
+    ticked: of('tick').map((r) => r.item_key),
+    unticked: of('untick').map((r) => r.item_key),
+    refused: of('refused').map((r) => ({ key: r.item_key, by: r.by ?? '' })),
+  };
 }
 
 /** Sets (or clears, with owner undefined) the owner of items; records what changed. */

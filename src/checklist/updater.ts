@@ -64,7 +64,7 @@ export class MessageUpdater {
     if (!instance || !runbook) return;
     const messages = await messagesOf(db, instanceId);
     if (!messages.length) return;
-    const state = await loadState(db, instanceId, runbook, now());
+    const state = await loadState(db, instanceId);
     const rendered = new Map<string, ReturnType<typeof checklistPages>>();
     for (const m of messages) {
       const key = m.sectionKey ?? '';
