@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
-import bolt from '@slack/bolt';
 import { boot, type Preflight } from '../src/boot.ts';
 import { loadConfig } from '../src/config.ts';
 import type { FakeSlack } from '../src/console/fakeSlack.ts';
@@ -16,8 +16,6 @@ import { SlackSimulator } from '../src/console/simulator.ts';
 import { openDb, type Db } from '../src/db/index.ts';
 import { createLogger } from '../src/log.ts';
 import { markdownFiles, runbookId } from '../src/runbooks/library.ts';
-
-const { App, HTTPReceiver, LogLevel } = bolt;
 
 export const CORPUS = fileURLToPath(new URL('../../shared/corpus/runbooks/', import.meta.url));
 export const SEED = fileURLToPath(new URL('../../shared/seed/000_958a511dffd2001a.txt', import.meta.url));
@@ -120,6 +118,32 @@ export async function drive(n: number, concurrency: number, send: (i: number) =>
   return { latencies, failures, wallMs: performance.now() - t0 };
 }
 
+/**
+ * Runs sessions side by side, each sending its requests one after another (the next once the previous is
+ * answered), as people clicking at the same time do; `send(i)` gets the request index, latency is per index.
+ */
+export async function driveSessions(sessions: number[][], send: (i: number) => Promise<boolean>): Promise<LoadResult> {
+  const n = sessions.reduce((m, s) => Math.max(m, ...s.map((i) => i + 1)), 0);
+  const latencies = new Array<number>(n).fill(NaN);
+  let failures = 0;
+  const session = async (indexes: number[]) => {
+    for (const i of indexes) {
+      const started = performance.now();
+      let ok = false;
+      try {
+        ok = await send(i);
+      } catch {
+        ok = false;
+      }
+      latencies[i] = performance.now() - started;
+      if (!ok) failures++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(sessions.map(session));
+  return { latencies: latencies.filter((l) => !Number.isNaN(l)), failures, wallMs: performance.now() - t0 };
+}
+
 /** A small seeded PRNG (mulberry32), so every bench run asks for the same runbooks in the same order. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -167,7 +191,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** One connection to the server at url for fn, closed afterwards. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
@@ -180,14 +205,14 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
 /** A fresh schema on the server at url, opened as a Db; drop() closes the pool and removes the schema. */
 export async function freshSchema(url: string): Promise<{ db: Db; schema: string; drop(): Promise<void> }> {
   const schema = `bench_${randomBytes(5).toString('hex')}`;
-  await admin(url, (c) => c.query(`create schema ${schema}`));
+  await withClient(url, (c) => c.query(`create schema ${schema}`));
   const db = await openDb({ url, schema });
   return {
     db,
     schema,
     async drop() {
       await db.close();
-      await admin(url, (c) => c.query(`drop schema if exists ${schema} cascade`));
+      await withClient(url, (c) => c.query(`drop schema if exists ${schema} cascade`));
     },
   };
 }
@@ -195,42 +220,102 @@ export async function freshSchema(url: string): Promise<{ db: Db; schema: string
 /** A fresh database next to the one at url (a child process migrates `public`, so it gets its own). */
 export async function freshDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `preflight_bench_${randomBytes(4).toString('hex')}`;
-  await admin(url, (c) => c.query(`create database ${name}`));
+  await withClient(url, (c) => c.query(`create database ${name}`));
   const u = new URL(url);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     // with (force) ends any connection a killed child left behind (PostgreSQL ≥ 13).
-    drop: () => admin(url, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () => withClient(url, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }
 
 /** Server version, for the header. */
 export function serverVersion(url: string): Promise<string> {
-  return admin(url, async (c) => String((await c.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'));
+  return withClient(url, async (c) => String((await c.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'));
+}
+
+// ───────────────────────────── processes ─────────────────────────────
+
+// Preflight's own variables are not inherited, so a child sees only what the bench sets.
+const PREFLIGHT_ENV = /^(SLACK_|DIGEST_|OPENAI_|PREFLIGHT_)|^(PORT|DATABASE_URL|RUNBOOKS_DIR|ADMIN_USERS|LOG_LEVEL)$/;
+
+/** A node process the bench started (Preflight, or the bare Bolt app), with the tails of its output. */
+export interface NodeChild {
+  pid: number;
+  exited(): boolean;
+  /** The last 2000 characters of its stderr, for error messages. */
+  stderr(): string;
+  /** The first match of re in its stdout (waits for it); throws if the process exits first or ms pass. */
+  stdoutMatch(re: RegExp, ms: number): Promise<RegExpExecArray>;
+  /** SIGTERM, then waits for exit (SIGKILL after 5 s); resolves with the time it took. */
+  stop(): Promise<number>;
+}
+
+/** Spawns `node ...args` in cwd with this process's environment less Preflight's variables, plus vars. */
+export function spawnNode(args: string[], vars: Record<string, string>, cwd: string): NodeChild {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PREFLIGHT_ENV.test(k)));
+  Object.assign(env, vars);
+  const proc = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  proc.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-2000)));
+  let exited = false;
+  const exit = once(proc, 'exit').then(() => (exited = true));
+  return {
+    pid: proc.pid!,
+    exited: () => exited,
+    stderr: () => stderr,
+    async stdoutMatch(re, ms) {
+      const deadline = performance.now() + ms;
+      for (;;) {
+        const m = re.exec(stdout);
+        if (m) return m;
+        if (exited) throw new Error(`exited before printing ${re}${stderr ? `\n${stderr}` : ''}`);
+        if (performance.now() > deadline) throw new Error(`did not print ${re} within ${ms} ms${stderr ? `\n${stderr}` : ''}`);
+        await sleep(10);
+      }
+    },
+    async stop() {
+      const s0 = performance.now();
+      if (!exited) proc.kill('SIGTERM');
+      // Bounded: a child that ignores SIGTERM for 5 s is killed.
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+      return performance.now() - s0;
+    },
+  };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux; undefined elsewhere or once it is gone). */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: state is 3rd, utime 14th, stime 15th (in clock ticks, 100 a second).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU time of the whole machine (all cores) so far, in ms. */
+export function machineCpu(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    const all = times.user + times.nice + times.sys + times.idle + times.irq;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy, total };
 }
 
 // ───────────────────────────── the baseline ─────────────────────────────
 
-/**
- * A bare Bolt app whose /runbook only acks: the floor Preflight's latency is compared with. With `replies`
- * it acks with the body given for the command's text instead (a control: same bytes as Preflight, no work).
- * Every block action (e.g. a checklist click) is acked with nothing else done: the floor for ticks.
- */
-export async function startBareBolt(signingSecret: string, apiUrl: string, replies?: Map<string, Record<string, unknown>>): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
-  const app = new App({ token: 'xoxb-bench', receiver, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: apiUrl } });
-  app.command('/runbook', async ({ ack, command }) => {
-    const reply = replies?.get(command.text);
-    await (reply ? ack(reply) : ack());
-  });
-  app.action(/.*/, async ({ ack }) => {
-    await ack();
-  });
-  const server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}/slack/events`, stop: () => app.stop().then(() => undefined) };
-}
+export { startBareBolt } from './bare-bolt.ts';
 
 // ───────────────────────────── Preflight itself ─────────────────────────────
 

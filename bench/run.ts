@@ -6,35 +6,37 @@
  * schema or database and removes it. BENCH_ONLY=corpus,latency runs only the named sections
  * (ids: corpus, latency, memory, coldstart, alone, ticks).
  */
-import { spawn } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checklistUpdaters } from '../src/checklist/listeners.ts';
-import { FakeSlack, type FakeMessage } from '../src/console/fakeSlack.ts';
+import { instanceOfBlock } from '../src/checklist/blocks.ts';
+import { FakeSlack, type ApiCall, type FakeMessage } from '../src/console/fakeSlack.ts';
 import { SlackSimulator, type SlackUser } from '../src/console/simulator.ts';
 import { RunbookLibrary } from '../src/runbooks/library.ts';
 import { runbookCommand } from '../src/runbooks/listeners.ts';
 import {
   corpusDir,
   drive,
+  driveSessions,
   freePort,
   freshDatabase,
   fullGc,
+  machineCpu,
   median,
   percentile,
+  processCpuMs,
   prng,
   runbookIds,
   Report,
   serverVersion,
   sleep,
+  spawnNode,
   startBareBolt,
   startPreflight,
+  withClient,
   type LoadResult,
 } from './lib.ts';
 
@@ -214,7 +216,7 @@ const memory: Section = {
       return;
     }
     report.note('one process holds Preflight, both bare Bolt apps, the fake Slack, the load generator and tsx;');
-    report.note('Preflight alone is measured as a child process in the last section');
+    report.note('Preflight alone is measured as a child process in the `alone` section');
     report.figure('rss (this process)', m.rss / MB, 'MB', { op: '<', at: 150, unit: 'MB' });
     report.info('heapUsed', m.heapUsed / MB, 'MB');
     report.info('heapTotal', m.heapTotal / MB, 'MB');
@@ -231,8 +233,6 @@ const MAIN_ARGS = ['--enable-source-maps', MAIN];
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const COLD_RUNS = 3;
 const HEALTHY_WITHIN_MS = 15_000;
-// Preflight's own variables are not inherited, so the child sees only what this bench sets.
-const PREFLIGHT_ENV = /^(SLACK_|DIGEST_|OPENAI_|PREFLIGHT_)|^(PORT|DATABASE_URL|RUNBOOKS_DIR|ADMIN_USERS|LOG_LEVEL)$/;
 
 /** Polls /healthz every 20 ms until it answers 200; resolves with the time since t0, or throws. */
 async function untilHealthy(url: string, t0: number, exited: () => boolean): Promise<number> {
@@ -254,47 +254,40 @@ async function untilHealthy(url: string, t0: number, exited: () => boolean): Pro
 /** A Preflight process started as `npm start` would in production (HTTP mode), once it is healthy. */
 interface Child {
   base: string;
+  pid: number;
   /** Spawn to first 200 from /healthz. */
   healthyMs: number;
   /** SIGTERM, then waits for exit (SIGKILL after 5 s); resolves with the time it took. */
   stop(): Promise<number>;
 }
 
-/** Spawns `node --enable-source-maps dist/main.js` (as `npm start` does) against the fake Slack and databaseUrl; throws with its stderr if it never gets healthy. */
-async function spawnPreflight(ctx: BenchContext, databaseUrl: string): Promise<Child> {
+/**
+ * Spawns `node --enable-source-maps dist/main.js` (as `npm start` does) against the fake Slack, databaseUrl and
+ * ctx.runbooksDir, with logs off; throws with its stderr if it never gets healthy.
+ */
+async function spawnPreflight(ctx: Pick<BenchContext, 'signingSecret' | 'slack' | 'runbooksDir'>, databaseUrl: string): Promise<Child> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (\`npm run bench\` does)`);
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PREFLIGHT_ENV.test(k)));
-  Object.assign(env, {
-    SLACK_BOT_TOKEN: 'xoxb-bench',
-    SLACK_SIGNING_SECRET: ctx.signingSecret,
-    SLACK_API_URL: ctx.slack.apiUrl,
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    RUNBOOKS_DIR: ctx.runbooksDir,
-    LOG_LEVEL: 'silent',
-  });
   const t0 = performance.now();
-  const proc = spawn(process.execPath, MAIN_ARGS, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  let exited = false;
-  const exit = once(proc, 'exit').then(() => (exited = true));
-  const stop = async () => {
-    const s0 = performance.now();
-    if (!exited) proc.kill('SIGTERM');
-    // Bounded: a child that ignores SIGTERM for 5 s is killed.
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await exit;
-    clearTimeout(killer);
-    return performance.now() - s0;
-  };
+  const child = spawnNode(
+    MAIN_ARGS,
+    {
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: ctx.signingSecret,
+      SLACK_API_URL: ctx.slack.apiUrl,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      RUNBOOKS_DIR: ctx.runbooksDir,
+      LOG_LEVEL: 'silent',
+    },
+    REPO,
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
-    return { base, healthyMs: await untilHealthy(`${base}/healthz`, t0, () => exited), stop };
+    return { base, pid: child.pid, healthyMs: await untilHealthy(`${base}/healthz`, t0, child.exited), stop: child.stop };
   } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}${stderr ? `\n${stderr}` : ''}`);
+    await child.stop();
+    throw new Error(`${(err as Error).message}${child.stderr() ? `\n${child.stderr()}` : ''}`);
   }
 }
 
@@ -371,10 +364,14 @@ const TICK_GROUPS = 50;
 const TICK_PER_GROUP = 10;
 const TICKS = TICK_GROUPS * TICK_PER_GROUP;
 const TICK_USERS = 50;
-const TICK_CONCURRENCY = TICKS;
 const TICK_RUNBOOK = 'launch/bench-ticks';
-const TICK_CHANNEL = 'CBENCHTICKS';
+/** Clicks sent to each server before anything is timed (to a separate instance, for Preflight). */
+const TICK_WARMUP = 100;
 const POSTED_WITHIN_MS = 15_000;
+const SETTLED_WITHIN_MS = 15_000;
+// The updater redraws an instance at most once a second: this long without a chat.update in a channel means it is done.
+const QUIET_MS = 1500;
+const BARE_BOLT = fileURLToPath(new URL('./bare-bolt.ts', import.meta.url));
 
 interface TickOption {
   text: { type: string; text: string };
@@ -414,202 +411,345 @@ function tickElements(slack: FakeSlack, channel: string): TickElement[] {
   );
 }
 
-/** What the app server at a port saw, through diagnostics channels: distinct client sockets, the most requests inside it at once, body bytes. */
-function wireWatch(port: number) {
-  const sockets = new Set<Socket>();
-  let inServer = 0;
-  let peak = 0;
-  let bytes = 0;
-  let requests = 0;
-  const mine = (m: unknown) => (m as { socket?: Socket }).socket?.localPort === port;
-  const onStart = (m: unknown) => {
-    if (!mine(m)) return;
-    const { socket, request } = m as { socket: Socket; request: IncomingMessage };
-    sockets.add(socket);
-    requests++;
-    bytes += Number(request.headers['content-length'] ?? 0);
-    peak = Math.max(peak, ++inServer);
-  };
-  const onFinish = (m: unknown) => {
-    if (mine(m)) inServer--;
-  };
-  diagnostics.subscribe('http.server.request.start', onStart);
-  diagnostics.subscribe('http.server.response.finish', onFinish);
-  return {
-    stop() {
-      diagnostics.unsubscribe('http.server.request.start', onStart);
-      diagnostics.unsubscribe('http.server.response.finish', onFinish);
-      return { sockets: sockets.size, peak, meanBytes: requests ? bytes / requests : NaN };
-    },
-  };
+const shownTicked = (slack: FakeSlack, channel: string) => tickElements(slack, channel).reduce((n, e) => n + e.initial.length, 0);
+const ephemeralsIn = (slack: FakeSlack, channel: string) => [...slack.messages.values()].filter((m) => m.channel === channel && m.ephemeral).length;
+
+interface Posted {
+  instanceId: string;
+  channel: string;
+  /** /checklist sent to every item in the fake Slack. */
+  ms: number;
+  messages: number;
+  /** The checkboxes elements as first posted, copied: stale once anyone ticks. */
+  stale: TickElement[];
 }
 
-interface Burst extends LoadResult {
-  /** Why clicks failed: HTTP status or the socket error's code, with counts. */
-  errors: Map<string, number>;
-  /** Distinct client connections the server saw: the real concurrency on the wire. */
-  sockets: number;
-  /** Most requests inside the app server at once (received, not yet answered). */
-  peak: number;
-  meanBytes: number;
-  /** This process's CPU time (user + system) over the burst, in ms. */
-  cpuMs: number;
+/** Posts `/checklist <instance>` in channel and waits until the fake Slack (which records chat.postMessage) holds every item. */
+async function postChecklist(sim: SlackSimulator, slack: FakeSlack, instance: string, channel: string): Promise<Posted> {
+  const p0 = performance.now();
+  const posted = await sim.command('/checklist', instance, BENCH_USER, channel);
+  if (posted.status !== 200) throw new Error(`/checklist ${instance} answered ${posted.status}: ${JSON.stringify(posted.body)}`);
+  while (tickElements(slack, channel).reduce((n, e) => n + e.options.length, 0) < TICKS) {
+    if (performance.now() - p0 > POSTED_WITHIN_MS) throw new Error(`checklist ${instance} was not posted within ${POSTED_WITHIN_MS} ms: ${JSON.stringify(posted.body)}`);
+    await sleep(10);
+  }
+  const ms = performance.now() - p0;
+  const stale = tickElements(slack, channel).map((e) => ({ ...e, message: structuredClone(e.message) }));
+  const instanceId = instanceOfBlock(stale[0]!.blockId);
+  if (!instanceId) throw new Error(`no instance in block id ${stale[0]!.blockId}`);
+  return { instanceId, channel, ms, messages: slack.channelMessages(channel).length, stale };
 }
 
-/** A request as the simulator would send it: endpoint, signed headers and body. */
+type CheckArgs = Parameters<SlackSimulator['check']>;
+
+const TICKERS: SlackUser[] = Array.from({ length: TICK_USERS }, (_, i) => ({ id: `UTICK${String(i).padStart(3, '0')}`, name: `ticker${i}` }));
+
+/**
+ * The TICKS clicks on a posted checklist, each built from the stale element: its initial_options plus one new item.
+ * Click i is user i % TICK_USERS's, so neighbouring items (same element) go to different users.
+ */
+function clicksOn(posted: Posted): CheckArgs[] {
+  const open = posted.stale.flatMap((e) => e.options.filter((o) => !e.initial.some((i) => i.value === o.value)).map((o) => ({ e, o })));
+  if (open.length !== TICKS) throw new Error(`${open.length} open items in the posted messages, expected ${TICKS}`);
+  return open.map(({ e, o }, i): CheckArgs => [TICKERS[i % TICK_USERS]!, { action_id: e.actionId, block_id: e.blockId }, [...e.initial, o], { message: e.message }]);
+}
+
+/** Each user's clicks among the first n, in order: user u sends u, u + TICK_USERS, … one after another. */
+function userSessions(n: number): number[][] {
+  return TICKERS.map((_, u) => Array.from({ length: Math.ceil((n - u) / TICK_USERS) }, (_, k) => u + k * TICK_USERS));
+}
+
+/** A signed request as the simulator would send it (the signature covers the body, not the URL). */
 interface Recorded {
-  url: string;
   init: RequestInit;
+  bytes: number;
 }
 
 /**
- * The requests `sim.check(...click(i))` would send for i < n, serialized and signed by the simulator itself but not
- * sent: building a 50-block payload and signing it is Slack's work, so it is kept out of the timed burst.
+ * The requests `sim.check(...click)` would send, serialized and signed by the simulator itself but not sent:
+ * building a 50-block payload and signing it is Slack's work, so it is kept out of the timed runs.
  */
-async function recordClicks(sim: SlackSimulator, n: number, click: (i: number) => Parameters<SlackSimulator['check']>): Promise<Recorded[]> {
+async function recordClicks(sim: SlackSimulator, clicks: CheckArgs[]): Promise<Recorded[]> {
   const real = globalThis.fetch;
   const recorded: Recorded[] = [];
-  globalThis.fetch = (async (url: string | URL | Request, init?: RequestInit) => {
-    recorded.push({ url: String(url), init: init ?? {} });
+  globalThis.fetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+    recorded.push({ init: init ?? {}, bytes: Buffer.byteLength(String(init?.body ?? '')) });
     return new Response('', { status: 200 });
   }) as typeof fetch;
   try {
-    for (let i = 0; i < n; i++) await sim.check(...click(i));
+    for (const c of clicks) await sim.check(...c);
   } finally {
     globalThis.fetch = real;
   }
   return recorded;
 }
 
-/** Sends the recorded clicks with `concurrency` in flight, timing each from send to acknowledgement. */
-async function tickBurst(requests: Recorded[], concurrency: number): Promise<Burst> {
-  const errors = new Map<string, number>();
-  const count = (key: string) => errors.set(key, (errors.get(key) ?? 0) + 1);
-  const wire = wireWatch(Number(new URL(requests[0]!.url).port));
-  const cpu0 = process.cpuUsage();
-  const load = await drive(requests.length, concurrency, async (i) => {
-    try {
-      const res = await fetch(requests[i]!.url, requests[i]!.init);
-      await res.arrayBuffer();
-      if (res.status !== 200) count(`HTTP ${res.status}`);
-      return res.status === 200;
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      count(cause?.code ?? cause?.message ?? (err as Error).message);
-      return false;
-    }
-  });
-  const cpu = process.cpuUsage(cpu0);
-  return { ...load, errors, ...wire.stop(), cpuMs: (cpu.user + cpu.system) / 1000 };
+interface ClickRun extends LoadResult {
+  /** Why clicks failed: HTTP status or the socket error's code, with counts. */
+  errors: Map<string, number>;
+  /** Connections the client opened to the server: the real concurrency on the wire. */
+  connections: number;
+  /** CPU time over the run, ms: this process (client + fake Slack), the server process, the whole machine (all cores). */
+  cpu: { bench: number; server?: number; machine: number; machineTotal: number };
 }
 
-const CONTROL_WARMUP = 100;
+/** How clicks go out: `send(i)` sends click i; resolves with the timings. */
+type Pattern = (send: (i: number) => Promise<boolean>) => Promise<LoadResult>;
+const PATTERNS = {
+  /** Every user clicking at once, each user's clicks one after another. */
+  users: (n: number): Pattern => (send) => driveSessions(userSessions(n), send),
+  /** All n in flight at once. */
+  burst: (n: number): Pattern => (send) => drive(n, n, send),
+};
+
+/** Sends the recorded clicks to endpoint in the given pattern, timing each from send to acknowledgement. */
+async function sendClicks(requests: Recorded[], endpoint: string, serverPid: number, pattern: Pattern): Promise<ClickRun> {
+  const errors = new Map<string, number>();
+  const count = (key: string) => errors.set(key, (errors.get(key) ?? 0) + 1);
+  const port = Number(new URL(endpoint).port);
+  let connections = 0;
+  const onConnect = (m: unknown) => {
+    if ((m as { socket?: Socket }).socket?.remotePort === port) connections++;
+  };
+  diagnostics.subscribe('undici:client:connected', onConnect);
+  const cpu0 = process.cpuUsage();
+  const server0 = processCpuMs(serverPid);
+  const machine0 = machineCpu();
+  try {
+    const load = await pattern(async (i) => {
+      try {
+        const res = await fetch(endpoint, requests[i]!.init);
+        await res.arrayBuffer();
+        if (res.status !== 200) count(`HTTP ${res.status}`);
+        return res.status === 200;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        count(cause?.code ?? cause?.message ?? (err as Error).message);
+        return false;
+      }
+    });
+    const cpu = process.cpuUsage(cpu0);
+    const server1 = processCpuMs(serverPid);
+    const machine1 = machineCpu();
+    return {
+      ...load,
+      errors,
+      connections,
+      cpu: {
+        bench: (cpu.user + cpu.system) / 1000,
+        server: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
+        machine: machine1.busy - machine0.busy,
+        machineTotal: machine1.total - machine0.total,
+      },
+    };
+  } finally {
+    diagnostics.unsubscribe('undici:client:connected', onConnect);
+  }
+}
+
+/** Counts chat.update calls per channel on the fake Slack, and when the last one came. */
+function updateWatch(slack: FakeSlack) {
+  const counts = new Map<string, number>();
+  const last = new Map<string, number>();
+  const onCall = (c: ApiCall) => {
+    if (c.method !== 'chat.update') return;
+    const channel = String(c.body.channel);
+    counts.set(channel, (counts.get(channel) ?? 0) + 1);
+    last.set(channel, performance.now());
+  };
+  slack.on('call', onCall);
+  return {
+    count: (channel: string) => counts.get(channel) ?? 0,
+    last: (channel: string) => last.get(channel) ?? 0,
+    stop: () => void slack.off('call', onCall),
+  };
+}
+
+/**
+ * Waits until the channel shows `expected` items ticked, then until QUIET_MS pass without a chat.update there (so
+ * the next run is not measured next to this one's redraws). shownMs is NaN if it never showed them all in time.
+ */
+async function settle(slack: FakeSlack, updates: ReturnType<typeof updateWatch>, channel: string, expected: number): Promise<{ shownMs: number; shown: number }> {
+  const t0 = performance.now();
+  let shownMs = NaN;
+  for (;;) {
+    const now = performance.now();
+    const shown = shownTicked(slack, channel);
+    if (Number.isNaN(shownMs) && shown >= expected) shownMs = now - t0;
+    if ((!Number.isNaN(shownMs) && now - updates.last(channel) >= QUIET_MS) || now - t0 > SETTLED_WITHIN_MS) return { shownMs, shown };
+    await sleep(20);
+  }
+}
+
+/** Ticked rows and tick events of an instance, straight from the database Preflight uses. */
+function tickCounts(databaseUrl: string, instanceId: string): Promise<{ checked: number; events: number; actors: number }> {
+  return withClient(databaseUrl, async (c) => {
+    const checked = (await c.query<{ n: number }>('select count(*)::int as n from checklist_items where instance_id = $1 and checked', [instanceId])).rows[0]!.n;
+    const ev = (await c.query<{ n: number; actors: number }>(
+      `select count(*)::int as n, count(distinct actor)::int as actors from checklist_events where instance_id = $1 and action = 'tick'`,
+      [instanceId],
+    )).rows[0]!;
+    return { checked, events: ev.n, actors: ev.actors };
+  });
+}
+
+interface TickOutcome {
+  run: ClickRun;
+  checked: number;
+  events: number;
+  actors: number;
+  ephemerals: number;
+  updatesDuring: number;
+  updatesTotal: number;
+  shownMs: number;
+  shown: number;
+}
+
+/** One timed run of clicks on a posted instance: the clicks, then the database (after all acks), then the channel. */
+async function tickRun(
+  slack: FakeSlack,
+  updates: ReturnType<typeof updateWatch>,
+  databaseUrl: string,
+  app: Child,
+  posted: Posted,
+  requests: Recorded[],
+  pattern: Pattern,
+  expected: number,
+): Promise<TickOutcome> {
+  const updates0 = updates.count(posted.channel);
+  const ephemerals0 = ephemeralsIn(slack, posted.channel);
+  const run = await sendClicks(requests, `${app.base}/slack/events`, app.pid, pattern);
+  const updatesDuring = updates.count(posted.channel) - updates0;
+  // A click's tick is stored before its acknowledgement, so every row is in once all clicks have returned.
+  const counts = await tickCounts(databaseUrl, posted.instanceId);
+  const { shownMs, shown } = await settle(slack, updates, posted.channel, expected);
+  return { run, ...counts, ephemerals: ephemeralsIn(slack, posted.channel) - ephemerals0, updatesDuring, updatesTotal: updates.count(posted.channel) - updates0, shownMs, shown };
+}
+
+const pct = (ms: number | undefined, wallMs: number) => (ms === undefined ? '?' : `${Math.round((ms / wallMs) * 100)}%`);
+
+/** The figures of one run; `judged` holds throughput and p99 to the issue's goals (the other runs show them for context). */
+function tickRows(report: Report, label: string, o: TickOutcome, judged: boolean): void {
+  const { run } = o;
+  const rate = (TICKS / run.wallMs) * 1000;
+  const p99 = percentile(run.latencies, 99);
+  const at = (name: string) => `${label}: ${name}`;
+  report.info(at('wall time, first click sent to last ack'), run.wallMs, 'ms', 0);
+  if (judged) report.figure(at('ticks per second (500 / wall time)'), rate, 'ticks/s', { op: '>=', at: 500, unit: 'ticks/s' }, 0);
+  else report.info(at('ticks per second (500 / wall time)'), rate, 'ticks/s', 0);
+  report.info(at('click latency p50'), percentile(run.latencies, 50), 'ms', 1);
+  if (judged) report.figure(at('click latency p99'), p99, 'ms', { op: '<', at: 100, unit: 'ms' }, 1);
+  else report.info(at('click latency p99'), p99, 'ms', 1);
+  report.info(at('click latency max'), Math.max(...run.latencies), 'ms', 1);
+  report.figure(at('failed clicks (not HTTP 200, or no answer)'), run.failures, '', { op: '=', at: 0, unit: '' }, 0);
+  if (run.errors.size) report.note(`${label}: click errors: ${[...run.errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  report.figure(at('lost ticks (500 − checked rows after all acks)'), TICKS - o.checked, '', { op: '=', at: 0, unit: '' }, 0);
+  report.info(at('tick events recorded / distinct actors'), `${o.events} / ${o.actors}`);
+  report.info(at('clicks answered with an error message'), o.ephemerals, '', 0);
+  report.info(at('client connections opened'), run.connections, '', 0);
+  report.info(at('CPU: bench / Preflight / machine (of wall)'), `${pct(run.cpu.bench, run.wallMs)} / ${pct(run.cpu.server, run.wallMs)} / ${pct(run.cpu.machine, run.wallMs)}`);
+  report.info(at('chat.update calls during the clicks / + settle'), `${o.updatesDuring} / ${o.updatesTotal}`);
+  report.info(at('settle: last ack to all shown ticked'), o.shownMs, 'ms', 0);
+  report.figure(at('items shown ticked in the channel after settle'), o.shown, '', { op: '=', at: TICKS, unit: '' }, 0);
+}
+
+/** The control's figures for one pattern, next to Preflight's. */
+function controlRows(report: Report, label: string, control: ClickRun, preflight: ClickRun | undefined): void {
+  const p99 = percentile(control.latencies, 99);
+  report.info(`control, ${label}: clicks/s`, (TICKS / control.wallMs) * 1000, 'clicks/s', 0);
+  report.info(`control, ${label}: p50 / p99`, `${percentile(control.latencies, 50).toFixed(1)} / ${p99.toFixed(1)} ms`);
+  report.info(`control, ${label}: CPU bench / bare Bolt (of wall)`, `${pct(control.cpu.bench, control.wallMs)} / ${pct(control.cpu.server, control.wallMs)}`);
+  if (preflight) report.info(`p99 ratio Preflight / control, ${label}`, percentile(preflight.latencies, 99) / p99, '×', 2);
+  if (control.failures) report.note(`control, ${label}: ${control.failures} failed clicks: ${[...control.errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+}
+
+/** The bare Bolt app (bench/bare-bolt.ts) as a process of its own, once it listens. */
+async function spawnBareBolt(ctx: BenchContext): Promise<{ endpoint: string; pid: number; stop(): Promise<number> }> {
+  const child = spawnNode(['--import', 'tsx', BARE_BOLT], { SLACK_SIGNING_SECRET: ctx.signingSecret, SLACK_API_URL: ctx.slack.apiUrl, PORT: '0' }, REPO);
+  try {
+    const m = await child.stdoutMatch(/listening (\d+)/, HEALTHY_WITHIN_MS);
+    return { endpoint: `http://127.0.0.1:${m[1]}/slack/events`, pid: child.pid, stop: child.stop };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
 
 const checklistTicks: Section = {
   id: 'ticks',
-  title: `Checklist ticks: ${TICKS} signed clicks from ${TICK_USERS} users, all in flight at once, PostgreSQL`,
+  title: `Checklist ticks: ${TICKS} signed clicks from ${TICK_USERS} users, Preflight as its own process, PostgreSQL`,
   async run(ctx) {
     const { report, slack } = ctx;
     const dir = mkdtempSync(join(tmpdir(), 'preflight-bench-ticks-'));
     mkdirSync(join(dir, 'launch'));
     writeFileSync(join(dir, `${TICK_RUNBOOK}.md`), tickRunbook());
-    const app = await startPreflight({ ...ctx, runbooksDir: dir });
-    const bare = await startBareBolt(ctx.signingSecret, slack.apiUrl);
+    const database = await freshDatabase(ctx.pgUrl);
+    const updates = updateWatch(slack);
+    const load0 = loadavg()[0]!;
     try {
-      const items = app.preflight.deps.library.get(TICK_RUNBOOK)?.tasks.length ?? 0;
-      if (items !== TICKS) throw new Error(`${TICK_RUNBOOK} has ${items} task items, expected ${TICKS}`);
+      const app = await spawnPreflight({ ...ctx, runbooksDir: dir }, database.url);
+      try {
+        const sim = new SlackSimulator(`${app.base}/slack/events`, ctx.signingSecret, slack);
+        // Three instances of the same runbook, each in its own channel: warm-up, the users' run, the burst.
+        for (const name of ['warmup', 'burst']) {
+          const made = await sim.command('/checklist', `new ${TICK_RUNBOOK} ${name}`, BENCH_USER, 'CBENCHSETUP');
+          if (made.status !== 200 || !JSON.stringify(made.body).includes('Created')) throw new Error(`/checklist new ${name}: ${made.status} ${JSON.stringify(made.body)}`);
+        }
+        const main = await postChecklist(sim, slack, TICK_RUNBOOK, 'CBENCHTICKS');
+        const burst = await postChecklist(sim, slack, 'burst', 'CBENCHBURST');
+        const warm = await postChecklist(sim, slack, 'warmup', 'CBENCHWARM');
 
-      // Post it and wait until the fake Slack holds every item.
-      const p0 = performance.now();
-      const posted = await app.sim.command('/checklist', TICK_RUNBOOK, BENCH_USER, TICK_CHANNEL);
-      if (posted.status !== 200) throw new Error(`/checklist ${TICK_RUNBOOK} answered ${posted.status}: ${JSON.stringify(posted.body)}`);
-      while (tickElements(slack, TICK_CHANNEL).reduce((n, e) => n + e.options.length, 0) < TICKS) {
-        if (performance.now() - p0 > POSTED_WITHIN_MS) throw new Error(`the checklist was not posted within ${POSTED_WITHIN_MS} ms: ${JSON.stringify(posted.body)}`);
-        await sleep(10);
+        const b0 = performance.now();
+        const mainClicks = await recordClicks(sim, clicksOn(main));
+        const buildMs = performance.now() - b0;
+        const burstClicks = await recordClicks(sim, clicksOn(burst));
+        const warmClicks = await recordClicks(sim, clicksOn(warm).slice(0, TICK_WARMUP));
+
+        // Control: bare Bolt in its own process gets the very same signed bodies in both patterns (after a warm-up).
+        let controlUsers: ClickRun | undefined;
+        let controlBurst: ClickRun | undefined;
+        const bare = await spawnBareBolt(ctx);
+        try {
+          await sendClicks(warmClicks, bare.endpoint, bare.pid, PATTERNS.users(TICK_WARMUP));
+          controlUsers = await sendClicks(mainClicks, bare.endpoint, bare.pid, PATTERNS.users(TICKS));
+          controlBurst = await sendClicks(burstClicks, bare.endpoint, bare.pid, PATTERNS.burst(TICKS));
+        } finally {
+          await bare.stop();
+        }
+
+        // Preflight's warm-up: a separate instance, settled before anything is timed.
+        const warmup = await tickRun(slack, updates, database.url, app, warm, warmClicks, PATTERNS.users(TICK_WARMUP), TICK_WARMUP);
+        const users = await tickRun(slack, updates, database.url, app, main, mainClicks, PATTERNS.users(TICKS), TICKS);
+        const all = await tickRun(slack, updates, database.url, app, burst, burstClicks, PATTERNS.burst(TICKS), TICKS);
+
+        report.note(`Preflight runs as \`node --enable-source-maps dist/main.js\` (HTTP, fresh database); the fake Slack and the clients are this process`);
+        report.note(`runbook of ${TICK_GROUPS} sections × ${TICK_PER_GROUP} open items, posted with /checklist in ${main.messages} messages (${main.stale.length} checkbox elements)`);
+        report.note(`each click: the element's initial_options as first posted (stale) + 1 new item, built and signed by sim.check up front; click i is user i % ${TICK_USERS}'s`);
+        report.note(`warm-up: ${TICK_WARMUP} clicks on a separate instance (${TICK_USERS} users × 2), settled before the timed runs`);
+        report.note(`control = bare Bolt app that only acks, in its own process (bench/bare-bolt.ts, node --import tsx), sent the same bodies in both patterns, after a ${TICK_WARMUP}-click warm-up`);
+        report.note(`CPU rows: CPU time over wall time (100% = one core of ${cpus().length}); "machine" is every process, PostgreSQL and other load included`);
+        report.note(`load average (1 min) before this section: ${load0.toFixed(2)}`);
+        report.info('post: /checklist to all messages in the fake Slack', main.ms, 'ms', 0);
+        report.info('click body size, mean', mainClicks.reduce((n, r) => n + r.bytes, 0) / mainClicks.length / 1024, 'KiB', 1);
+        report.info(`building + signing ${TICKS} clicks (not timed below)`, buildMs, 'ms', 0);
+        report.info('warm-up (cold process): p50 / p99', `${percentile(warmup.run.latencies, 50).toFixed(1)} / ${percentile(warmup.run.latencies, 99).toFixed(1)} ms`);
+
+        report.note(`USERS (the goal): ${TICK_USERS} users at once, each sending its ${TICKS / TICK_USERS} clicks one after another (next once the previous is acked)`);
+        tickRows(report, 'users', users, true);
+        report.note(`BURST (context): all ${TICKS} clicks in flight at once, on a fresh instance (\`burst\`) so every item is open again`);
+        tickRows(report, 'burst', all, false);
+
+        if (ctx.shared.bareP99Ms !== undefined) report.info('bare Bolt p99, /runbook section (in-process, concurrency 20)', ctx.shared.bareP99Ms, 'ms', 2);
+        else report.note('bare Bolt p99 from the /runbook section: that section did not run');
+        controlRows(report, 'users', controlUsers, users.run);
+        controlRows(report, 'burst', controlBurst, all.run);
+      } finally {
+        // SIGTERM: Preflight flushes pending message updates before its pool closes.
+        await app.stop();
       }
-      const postMs = performance.now() - p0;
-
-      // Every click is built from the messages as first posted (stale): that element's initial_options plus one new item.
-      const stale = tickElements(slack, TICK_CHANNEL).map((e) => ({ ...e, message: structuredClone(e.message) }));
-      const clicks = stale.flatMap((e) => e.options.filter((o) => !e.initial.some((i) => i.value === o.value)).map((o) => ({ e, o })));
-      if (clicks.length !== TICKS) throw new Error(`${clicks.length} open items in the posted messages, expected ${TICKS}`);
-      const users: SlackUser[] = Array.from({ length: TICK_USERS }, (_, i) => ({ id: `UTICK${String(i).padStart(3, '0')}`, name: `ticker${i}` }));
-      // Neighbouring items (same element) go to different users; each user clicks TICKS / TICK_USERS times.
-      const click = (i: number): Parameters<SlackSimulator['check']> => {
-        const { e, o } = clicks[i % TICKS]!;
-        return [users[i % TICK_USERS]!, { action_id: e.actionId, block_id: e.blockId }, [...e.initial, o], { message: e.message }];
-      };
-
-      // Control: a bare Bolt app that only acks gets the very same burst (after a warm-up of the client path).
-      const bareSim = new SlackSimulator(bare.endpoint, ctx.signingSecret, slack);
-      const r0 = performance.now();
-      const toApp = await recordClicks(app.sim, TICKS, click);
-      const buildMs = performance.now() - r0;
-      const warmup = await recordClicks(bareSim, CONTROL_WARMUP, click);
-      const toBare = await recordClicks(bareSim, TICKS, click);
-      // Back to back, so no kept-alive socket sits idle long enough for the server to close it under the client.
-      await tickBurst(warmup, TICK_CONCURRENCY);
-      const control = await tickBurst(toBare, TICK_CONCURRENCY);
-
-      const updates = () => slack.calls.filter((c) => c.method === 'chat.update').length;
-      const ephemerals = () => [...slack.messages.values()].filter((m) => m.channel === TICK_CHANNEL && m.ephemeral).length;
-      const updatesBefore = updates();
-      const ephemeralsBefore = ephemerals();
-      const burst = await tickBurst(toApp, TICK_CONCURRENCY);
-      const updatesInBurst = updates() - updatesBefore;
-
-      // A click's tick is stored before its acknowledgement, so every row is in once all clicks have returned.
-      const checked = (await app.db.query<{ n: number }>('select count(*)::int as n from checklist_items where instance_id = $1 and checked', [TICK_RUNBOOK]))[0]!.n;
-      const tickEvents = (await app.db.query<{ n: number; actors: number }>(
-        `select count(*)::int as n, count(distinct actor)::int as actors from checklist_events where instance_id = $1 and action = 'tick'`,
-        [TICK_RUNBOOK],
-      ))[0]!;
-
-      // Let the coalesced message updates finish, then check what the channel shows.
-      const s0 = performance.now();
-      await checklistUpdaters.get(app.preflight.deps)!.idle();
-      const settleMs = performance.now() - s0;
-      const shownTicked = tickElements(slack, TICK_CHANNEL).reduce((n, e) => n + e.initial.length, 0);
-
-      const p50 = percentile(burst.latencies, 50);
-      const p99 = percentile(burst.latencies, 99);
-      report.note(`runbook of ${TICK_GROUPS} sections × ${TICK_PER_GROUP} open items, posted with /checklist in ${slack.channelMessages(TICK_CHANNEL).length} messages (${stale.length} checkbox elements)`);
-      report.note(`each click: the element's stale initial_options + 1 new item, built and signed by sim.check up front; user i % ${TICK_USERS};`);
-      report.note(`then all ${TICK_CONCURRENCY} sent at once with fetch; latency = send to ack. Client, app and fake Slack share this process`);
-      report.note('control = bare Bolt app that only acks, sent the same burst just before (after a warm-up)');
-      report.info('post: /checklist to all messages in the fake Slack', postMs, 'ms', 0);
-      report.info('click body size, mean', burst.meanBytes / 1024, 'KiB', 1);
-      report.info('building + signing the 500 clicks (not timed below)', buildMs, 'ms', 0);
-      report.info('clicks in flight at once (client)', TICK_CONCURRENCY, '', 0);
-      report.info('client connections seen by the app server', burst.sockets, '', 0);
-      report.info('most requests inside the app server at once', burst.peak, '', 0);
-      report.info('wall time, first click sent to last ack', burst.wallMs, 'ms', 0);
-      report.figure('ticks per second (500 / wall time)', (TICKS / burst.wallMs) * 1000, 'ticks/s', { op: '>=', at: 500, unit: 'ticks/s' }, 0);
-      report.info('click latency p50', p50, 'ms', 1);
-      report.figure('click latency p99', p99, 'ms', { op: '<', at: 100, unit: 'ms' }, 1);
-      report.info('click latency max', Math.max(...burst.latencies), 'ms', 1);
-      report.info('bench process CPU during the burst (of wall time)', (burst.cpuMs / burst.wallMs) * 100, '%', 0);
-      if (ctx.shared.bareP99Ms !== undefined) report.info('bare Bolt p99, /runbook section (concurrency 20)', ctx.shared.bareP99Ms, 'ms', 2);
-      else report.note('bare Bolt p99 from the /runbook section: that section did not run');
-      report.info('control (bare Bolt, same burst): clicks/s', (TICKS / control.wallMs) * 1000, 'clicks/s', 0);
-      report.info('control: p50', percentile(control.latencies, 50), 'ms', 1);
-      report.info('control: p99', percentile(control.latencies, 99), 'ms', 1);
-      report.info('control: connections / most inside at once', `${control.sockets} / ${control.peak}`);
-      report.info('p99 ratio ticks / control', p99 / percentile(control.latencies, 99), '×', 2);
-      if (control.failures) report.note(`control: ${control.failures} failed clicks: ${[...control.errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-      report.figure('failed clicks (not HTTP 200, or no answer)', burst.failures, '', { op: '=', at: 0, unit: '' }, 0);
-      if (burst.errors.size) report.note(`click errors: ${[...burst.errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
-      report.figure('lost ticks (500 − checked rows after all acks)', TICKS - checked, '', { op: '=', at: 0, unit: '' }, 0);
-      report.info('tick events recorded / distinct actors', `${tickEvents.n} / ${tickEvents.actors}`);
-      report.info('clicks answered with an error message', ephemerals() - ephemeralsBefore, '', 0);
-      report.info('chat.update calls during the burst', updatesInBurst, '', 0);
-      report.info('chat.update calls, burst + settle', updates() - updatesBefore, '', 0);
-      report.info('settle: last ack to messages up to date', settleMs, 'ms', 0);
-      report.figure('items shown ticked in the channel after settle', shownTicked, '', { op: '=', at: TICKS, unit: '' }, 0);
     } finally {
-      await bare.stop();
-      // stop() flushes pending message updates before the pool closes.
-      await app.stop();
+      updates.stop();
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   },

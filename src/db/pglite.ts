@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.ts';
 
 interface PGliteLike {
@@ -21,6 +20,8 @@ function queryable(q: PGliteLike): Queryable {
 /** Embedded PostgreSQL (PGlite) stored under dataDir, or in memory when dataDir is undefined. */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
+  const { PGlite } = await import('@electric-sql/pglite');
   const pg = await PGlite.create(dataDir);
   return {
     kind: 'pglite',

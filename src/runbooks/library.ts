@@ -7,17 +7,28 @@ import { parseRunbook } from './parse.ts';
 
 /** Every `.md` file below dir, recursively, sorted; dot-folders and node_modules are skipped. */
 export function markdownFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
+  return walk(dir).files.sort();
+}
+
+/** dir and every folder below it that markdownFiles looks in. */
+function runbookFolders(dir: string): string[] {
+  return walk(dir).folders;
+}
+
+function walk(dir: string): { files: string[]; folders: string[] } {
+  const files: string[] = [];
+  const folders: string[] = [];
+  const visit = (d: string) => {
+    folders.push(d);
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.toLowerCase().endsWith('.md')) out.push(path);
+      if (entry.isDirectory()) visit(path);
+      else if (entry.isFile() && entry.name.toLowerCase().endsWith('.md')) files.push(path);
     }
   };
-  walk(dir);
-  return out.sort();
+  visit(dir);
+  return { files, folders };
 }
 
 /** A runbook's id: its path below the runbooks folder, with `/` separators and no `.md`. */
@@ -30,7 +41,8 @@ export type Resolution = { runbook: Runbook } | { suggestions: Runbook[] };
 /** The loaded runbooks, kept current as files change. Emits `change` with the ids reloaded. */
 export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
   private byId = new Map<string, Runbook>();
-  private watcher?: FSWatcher;
+  private watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private pending?: NodeJS.Timeout;
   loaded = false;
 
@@ -86,14 +98,51 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
 
   /** Reloads on any change below dir, debounced; a bad file is logged, never fatal. */
   watch(): void {
-    this.watcher = watch(this.dir, { recursive: true }, () => {
-      clearTimeout(this.pending);
-      this.pending = setTimeout(() => this.reload(), 150);
-    });
-    this.watcher.on('error', (err) => this.log?.warn({ err: err.message }, 'runbook watcher failed'));
+    this.watching = true;
+    this.watchFolders();
+  }
+
+  /**
+   * One watcher per folder, kept in step with the folders on disk. Not `recursive: true`: on Linux, Node's
+   * recursive watch follows each file's inode, so a file replaced by rename (git checkout, an editor's atomic
+   * save) is never seen to change again; a folder's own watcher sees every write, create, rename and delete in it.
+   */
+  private watchFolders(): void {
+    let folders: Set<string>;
+    try {
+      folders = new Set(runbookFolders(this.dir));
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'runbook folders not readable; watching what was there');
+      return;
+    }
+    for (const [folder, watcher] of this.watchers) {
+      if (folders.has(folder)) continue;
+      watcher.close();
+      this.watchers.delete(folder);
+    }
+    for (const folder of folders) {
+      if (this.watchers.has(folder)) continue;
+      try {
+        const watcher = watch(folder, () => {
+          clearTimeout(this.pending);
+          this.pending = setTimeout(() => this.reload(), 150);
+        });
+        watcher.on('error', (err) => {
+          this.log?.warn({ err: err.message, folder }, 'runbook watcher failed');
+          watcher.close();
+          this.watchers.delete(folder);
+        });
+        this.watchers.set(folder, watcher);
+      } catch (err) {
+        // The folder went away between listing and watching; the next change lists again.
+        this.log?.warn({ err: (err as Error).message, folder }, 'runbook folder not watched');
+      }
+    }
   }
 
   private reload(): void {
+    // Folders first, so a file written into a new folder after this load is still seen.
+    if (this.watching) this.watchFolders();
     try {
       const before = new Map(this.byId);
       this.load();
@@ -108,8 +157,10 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
   }
 
   close(): void {
+    this.watching = false;
     clearTimeout(this.pending);
-    this.watcher?.close();
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
   }
 }
 
