@@ -278,3 +278,21 @@ test('/checklist lists every checklist with progress', async () => {
   assert.match(text, /launch\/fifty.*70\/70/);
   assert.match(text, /payments-v2/);
 });
+
+test('an item added to the runbook after the checklist was posted shows up and can be ticked', async () => {
+  const { library } = app.preflight.deps;
+  const file = library.get('launch/locked')!.file;
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  writeFileSync(file, `${readFileSync(file, 'utf8')}\n- [ ] Added later\n`);
+  library.load();
+  library.emit('change', ['launch/locked']);
+  const added = await eventually(() => {
+    const f = elements(app, 'CLOCK').find((x) => x.element.options.some((o) => o.value === 'to-do/added-later'));
+    assert.ok(f, 'the posted message was redrawn with the new item');
+    return f;
+  });
+  const option = added.element.options.find((o) => o.value === 'to-do/added-later')!;
+  await app.sim.check(bob, { action_id: added.element.action_id, block_id: added.blockId }, [...(added.element.initial_options ?? []), option], { message: snapshot(added.message) });
+  const row = await app.db.query<{ checked: boolean; checked_by: string }>(`select checked, checked_by from checklist_items where instance_id = 'launch/locked' and item_key = 'to-do/added-later'`);
+  assert.deepEqual(row[0], { checked: true, checked_by: 'UBOB' });
+});

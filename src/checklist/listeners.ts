@@ -206,24 +206,42 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
   await client.views.publish({ user_id: user, view });
 }
 
-// Instances never change once created, so a click needs no lookup query after the first.
-const instanceCache = new WeakMap<Deps, Map<string, Instance>>();
+/**
+ * Per-app memory for the click path: instances never change once created, so a click needs no lookup query
+ * after the first; and an instance's item rows are synced with its runbook whenever the runbook's text differs
+ * from the one last synced, so an item added to the file can never be clicked into a missing row.
+ */
+class ClickCache {
+  private instances = new Map<string, Instance>();
+  private synced = new Map<string, string>();
 
-async function cachedInstance(deps: Deps, id: string): Promise<Instance | undefined> {
-  let cache = instanceCache.get(deps);
-  if (!cache) instanceCache.set(deps, (cache = new Map()));
-  const hit = cache.get(id);
-  if (hit) return hit;
-  const instance = await getInstance(deps.db, id);
-  if (instance) cache.set(id, instance);
-  return instance;
+  constructor(private readonly deps: Deps) {}
+
+  async instance(id: string): Promise<Instance | undefined> {
+    const hit = this.instances.get(id);
+    if (hit) return hit;
+    const instance = await getInstance(this.deps.db, id);
+    if (instance) this.instances.set(id, instance);
+    return instance;
+  }
+
+  async sync(instance: Instance, runbook: Runbook): Promise<void> {
+    if (this.synced.get(instance.id) === runbook.checksum) return;
+    await syncInstance(this.deps.db, instance.id, runbook, this.deps.now());
+    this.synced.set(instance.id, runbook.checksum);
+  }
 }
+
+const clickCaches = new WeakMap<Deps, ClickCache>();
 
 /** Applies one click: what changed in the clicked element, as set operations. */
 async function applyTick(deps: Deps, t: { id: string; user: string; seen: { shown: string[]; options: string[] }; selected: string[]; source: string }): Promise<{ result: ChangeResult; runbook: Runbook }> {
-  const instance = await cachedInstance(deps, t.id);
+  const cache = clickCaches.get(deps) ?? new ClickCache(deps);
+  clickCaches.set(deps, cache);
+  const instance = await cache.instance(t.id);
   const runbook = instance && deps.library.get(instance.runbookId);
   if (!instance || !runbook) throw new UserError(`The checklist \`${escapeCode(t.id)}\` no longer exists.`);
+  await cache.sync(instance, runbook);
   const keys = new Set(runbook.tasks.map((task) => task.key));
   const change = deriveChange(t.seen.shown, t.selected, t.seen.options.filter((k) => keys.has(k)));
   const result = await applyChange(
