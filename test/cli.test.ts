@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { openDb } from '../src/db/index.ts';
+import { readMigrations } from '../src/db/migrate.ts';
+
+// The real `preflight` binary in a child process: what it prints and how it exits.
+
+const BIN = fileURLToPath(new URL('../bin/preflight.js', import.meta.url));
+const PG_URL = process.env.DATABASE_URL;
+
+let cwd: string;
+let dataDir: string;
+let schema: string | undefined;
+
+before(async () => {
+  // An empty working directory, so no .env of the developer's is read.
+  cwd = mkdtempSync(join(tmpdir(), 'preflight-cli-'));
+  dataDir = join(cwd, 'data');
+  if (PG_URL) {
+    schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+  }
+});
+
+after(async () => {
+  rmSync(cwd, { recursive: true, force: true });
+  if (PG_URL && schema) {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`drop schema if exists ${schema} cascade`);
+    await admin.end();
+  }
+});
+
+/** DATABASE_URL for the fresh schema (search_path through the connection's options), or unset for PGlite. */
+function databaseUrl(): string | undefined {
+  if (!PG_URL || !schema) return undefined;
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+/** Runs `preflight …args` and waits for it to exit. */
+async function preflight(args: string[], extra: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'silent', ...extra };
+  for (const key of Object.keys(env)) if (/^(SLACK_|NODE_TEST_CONTEXT$)/.test(key) || env[key] === undefined) delete env[key];
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60000);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(killer);
+  return { code, stdout, stderr };
+}
+
+/** The migrations recorded in the database the CLI used (the fresh schema, or the PGlite data dir). */
+async function recorded(): Promise<string[]> {
+  const db = await openDb({ url: PG_URL, schema, dataDir: PG_URL ? undefined : dataDir });
+  try {
+    return (await db.query<{ name: string }>('select name from schema_migrations order by id')).map((r) => r.name);
+  } finally {
+    await db.close();
+  }
+}
+
+test('`preflight migrate` on a fresh database applies every migration and says which, then exits 0', async () => {
+  const names = readMigrations().map((m) => m.name);
+  assert.ok(names.length > 0);
+  const { code, stdout, stderr } = await preflight(['migrate']);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), `applied: ${names.join(', ')}`);
+  assert.equal(stderr, '');
+  assert.deepEqual(await recorded(), names, 'recorded in the database the CLI was pointed at');
+});
+
+test('a second `preflight migrate` says the database is up to date and exits 0', async () => {
+  const { code, stdout, stderr } = await preflight(['migrate']);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), 'database is up to date');
+  assert.deepEqual(await recorded(), readMigrations().map((m) => m.name));
+});
+
+test('`preflight` with no command prints usage and exits 0', async () => {
+  const { code, stdout, stderr } = await preflight([]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^Usage: preflight <command>/);
+  for (const command of ['lint', 'migrate']) assert.match(stdout, new RegExp(`^\\s+${command}\\b`, 'm'), `usage lists ${command}`);
+});
+
+test('an unknown command prints usage and exits 2', async () => {
+  const { code, stdout } = await preflight(['frobnicate']);
+  assert.equal(code, 2);
+  assert.match(stdout, /^Usage: preflight <command>/);
+});
+
+test('a bad DATABASE_URL is named and exits 1', async () => {
+  const { code, stdout, stderr } = await preflight(['migrate'], { DATABASE_URL: 'mysql://localhost/preflight' });
+  assert.equal(code, 1);
+  assert.equal(stdout, '');
+  assert.match(stderr, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+});
