@@ -487,10 +487,10 @@ async function recordClicks(sim: SlackSimulator, clicks: CheckArgs[]): Promise<R
 interface ClickRun extends LoadResult {
   /** Why clicks failed: HTTP status or the socket error's code, with counts. */
   errors: Map<string, number>;
-  /** Connections the client opened to the server: the real concurrency on the wire. */
+  /** Distinct client connections the clicks went over (new or kept alive): the real concurrency on the wire. */
   connections: number;
   /** CPU time over the run, ms: this process (client + fake Slack), the server process, the whole machine (all cores). */
-  cpu: { bench: number; server?: number; machine: number; machineTotal: number };
+  cpu: { bench: number; server?: number; machine: number };
 }
 
 /** How clicks go out: `send(i)` sends click i; resolves with the timings. */
@@ -507,11 +507,12 @@ async function sendClicks(requests: Recorded[], endpoint: string, serverPid: num
   const errors = new Map<string, number>();
   const count = (key: string) => errors.set(key, (errors.get(key) ?? 0) + 1);
   const port = Number(new URL(endpoint).port);
-  let connections = 0;
-  const onConnect = (m: unknown) => {
-    if ((m as { socket?: Socket }).socket?.remotePort === port) connections++;
+  const sockets = new Set<Socket>();
+  const onSend = (m: unknown) => {
+    const { socket } = m as { socket?: Socket };
+    if (socket?.remotePort === port) sockets.add(socket);
   };
-  diagnostics.subscribe('undici:client:connected', onConnect);
+  diagnostics.subscribe('undici:client:sendHeaders', onSend);
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMs(serverPid);
   const machine0 = machineCpu();
@@ -534,16 +535,15 @@ async function sendClicks(requests: Recorded[], endpoint: string, serverPid: num
     return {
       ...load,
       errors,
-      connections,
+      connections: sockets.size,
       cpu: {
         bench: (cpu.user + cpu.system) / 1000,
         server: server0 !== undefined && server1 !== undefined ? server1 - server0 : undefined,
         machine: machine1.busy - machine0.busy,
-        machineTotal: machine1.total - machine0.total,
       },
     };
   } finally {
-    diagnostics.unsubscribe('undici:client:connected', onConnect);
+    diagnostics.unsubscribe('undici:client:sendHeaders', onSend);
   }
 }
 
@@ -566,11 +566,10 @@ function updateWatch(slack: FakeSlack) {
 }
 
 /**
- * Waits until the channel shows `expected` items ticked, then until QUIET_MS pass without a chat.update there (so
+ * Waits until the channel shows `expected` items ticked (shownMs counts from t0), then until QUIET_MS pass without a chat.update there (so
  * the next run is not measured next to this one's redraws). shownMs is NaN if it never showed them all in time.
  */
-async function settle(slack: FakeSlack, updates: ReturnType<typeof updateWatch>, channel: string, expected: number): Promise<{ shownMs: number; shown: number }> {
-  const t0 = performance.now();
+async function settle(slack: FakeSlack, updates: ReturnType<typeof updateWatch>, channel: string, expected: number, t0: number): Promise<{ shownMs: number; shown: number }> {
   let shownMs = NaN;
   for (;;) {
     const now = performance.now();
@@ -619,10 +618,11 @@ async function tickRun(
   const updates0 = updates.count(posted.channel);
   const ephemerals0 = ephemeralsIn(slack, posted.channel);
   const run = await sendClicks(requests, `${app.base}/slack/events`, app.pid, pattern);
+  const lastAck = performance.now();
   const updatesDuring = updates.count(posted.channel) - updates0;
   // A click's tick is stored before its acknowledgement, so every row is in once all clicks have returned.
   const counts = await tickCounts(databaseUrl, posted.instanceId);
-  const { shownMs, shown } = await settle(slack, updates, posted.channel, expected);
+  const { shownMs, shown } = await settle(slack, updates, posted.channel, expected, lastAck);
   return { run, ...counts, ephemerals: ephemeralsIn(slack, posted.channel) - ephemerals0, updatesDuring, updatesTotal: updates.count(posted.channel) - updates0, shownMs, shown };
 }
 
@@ -646,8 +646,9 @@ function tickRows(report: Report, label: string, o: TickOutcome, judged: boolean
   report.figure(at('lost ticks (500 − checked rows after all acks)'), TICKS - o.checked, '', { op: '=', at: 0, unit: '' }, 0);
   report.info(at('tick events recorded / distinct actors'), `${o.events} / ${o.actors}`);
   report.info(at('clicks answered with an error message'), o.ephemerals, '', 0);
-  report.info(at('client connections opened'), run.connections, '', 0);
+  report.info(at('client connections used'), run.connections, '', 0);
   report.info(at('CPU: bench / Preflight / machine (of wall)'), `${pct(run.cpu.bench, run.wallMs)} / ${pct(run.cpu.server, run.wallMs)} / ${pct(run.cpu.machine, run.wallMs)}`);
+  if (run.cpu.server !== undefined) report.info(at('Preflight CPU per click (1000 ÷ this = one core\'s ceiling/s)'), run.cpu.server / TICKS, 'ms', 2);
   report.info(at('chat.update calls during the clicks / + settle'), `${o.updatesDuring} / ${o.updatesTotal}`);
   report.info(at('settle: last ack to all shown ticked'), o.shownMs, 'ms', 0);
   report.figure(at('items shown ticked in the channel after settle'), o.shown, '', { op: '=', at: TICKS, unit: '' }, 0);
@@ -658,7 +659,9 @@ function controlRows(report: Report, label: string, control: ClickRun, preflight
   const p99 = percentile(control.latencies, 99);
   report.info(`control, ${label}: clicks/s`, (TICKS / control.wallMs) * 1000, 'clicks/s', 0);
   report.info(`control, ${label}: p50 / p99`, `${percentile(control.latencies, 50).toFixed(1)} / ${p99.toFixed(1)} ms`);
-  report.info(`control, ${label}: CPU bench / bare Bolt (of wall)`, `${pct(control.cpu.bench, control.wallMs)} / ${pct(control.cpu.server, control.wallMs)}`);
+  report.info(`control, ${label}: CPU bench / bare Bolt / machine (of wall)`, `${pct(control.cpu.bench, control.wallMs)} / ${pct(control.cpu.server, control.wallMs)} / ${pct(control.cpu.machine, control.wallMs)}`);
+  report.info(`control, ${label}: client connections used`, control.connections, '', 0);
+  if (control.cpu.server !== undefined) report.info(`control, ${label}: bare Bolt CPU per click`, control.cpu.server / TICKS, 'ms', 2);
   if (preflight) report.info(`p99 ratio Preflight / control, ${label}`, percentile(preflight.latencies, 99) / p99, '×', 2);
   if (control.failures) report.note(`control, ${label}: ${control.failures} failed clicks: ${[...control.errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
 }
