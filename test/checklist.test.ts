@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
+import { itemRef } from '../src/checklist/domain.ts';
 import { checklistUpdaters } from '../src/checklist/listeners.ts';
 import { alice, bob, eventually, runbooksDir, SEED, startApp, type TestApp } from './support/harness.ts';
 
@@ -64,6 +65,11 @@ function users(n: number): SlackUser[] {
 /** A deep copy of a message as it was posted: what a client that has not refreshed still shows. */
 function snapshot(m: FakeMessage): FakeMessage {
   return structuredClone(m);
+}
+
+/** The item key an option stands for (option values are short refs of keys). */
+function keyOf(runbookId: string, value: string): string {
+  return app.preflight.deps.library.get(runbookId)!.tasks.find((t) => itemRef(t.key) === value)!.key;
 }
 
 async function settle(app: TestApp): Promise<void> {
@@ -140,7 +146,7 @@ test('50 users ticking 50 items at once from the same stale message: all 50 kept
   await settle(app);
   const after = await app.db.query<{ item_key: string }>(`select item_key from checklist_items where instance_id = 'launch/fifty' and checked`);
   assert.equal(after.length, 69);
-  assert.ok(!after.some((r) => r.item_key === gone.value));
+  assert.ok(!after.some((r) => r.item_key === keyOf('launch/fifty', gone.value)));
   await eventually(() => assert.equal(ticked(app).length, 69));
   assert.deepEqual(app.slack.rejections, []);
 });
@@ -155,7 +161,7 @@ test('replaying a delivered action changes nothing more', async () => {
   const once = await count();
   for (let i = 0; i < 3; i++) await app.sim.check(alice, { action_id: f.element.action_id, block_id: f.blockId }, selection, { message });
   assert.equal(await count(), once);
-  const row = await app.db.query<{ checked: boolean; checked_by: string }>('select checked, checked_by from checklist_items where item_key = $1 and instance_id = $2', [o.value, 'launch/fifty']);
+  const row = await app.db.query<{ checked: boolean; checked_by: string }>('select checked, checked_by from checklist_items where item_key = $1 and instance_id = $2', [keyOf('launch/fifty', o.value), 'launch/fifty']);
   assert.deepEqual(row[0], { checked: true, checked_by: 'UALICE' });
 });
 
@@ -227,20 +233,20 @@ test('instances per launch: owners, due dates relative to launch, overdue stands
 
 test('lock: owner — only the ticker or an admin may untick', async () => {
   await post(app, 'launch/locked', alice, 'CLOCK');
-  const el = () => elements(app, 'CLOCK').find((f) => f.element.options.some((o) => o.value === 'to-do/open-thing-1'))!;
-  const open = el().element.options.find((o) => o.value === 'to-do/open-thing-1')!;
+  const el = () => elements(app, 'CLOCK').find((f) => f.element.options.some((o) => o.value === itemRef('to-do/open-thing-1')))!;
+  const open = el().element.options.find((o) => o.value === itemRef('to-do/open-thing-1'))!;
   await app.sim.check(alice, { action_id: el().element.action_id, block_id: el().blockId }, [...(el().element.initial_options ?? []), open], { message: snapshot(el().message) });
   await settle(app);
   await eventually(() => assert.equal(el().element.initial_options?.length, 1));
   const withoutOpen = (el().element.initial_options ?? []).filter((o) => o.value !== open.value);
   await app.sim.check(bob, { action_id: el().element.action_id, block_id: el().blockId }, withoutOpen, { message: snapshot(el().message) });
   await settle(app);
-  const still = await app.db.query<{ checked: boolean }>(`select checked from checklist_items where instance_id = 'launch/locked' and item_key = $1`, [open.value]);
+  const still = await app.db.query<{ checked: boolean }>(`select checked from checklist_items where instance_id = 'launch/locked' and item_key = $1`, ['to-do/open-thing-1']);
   assert.equal(still[0]!.checked, true);
   await eventually(() => assert.ok([...app.slack.messages.values()].some((m) => m.ephemeral && m.user === 'UBOB' && /locked/.test(m.text ?? '')), 'bob is told why'));
   await app.sim.check({ id: 'UADMIN', name: 'admin' }, { action_id: el().element.action_id, block_id: el().blockId }, withoutOpen, { message: snapshot(el().message) });
   await eventually(async () => {
-    const gone = await app.db.query<{ checked: boolean }>(`select checked from checklist_items where instance_id = 'launch/locked' and item_key = $1`, [open.value]);
+    const gone = await app.db.query<{ checked: boolean }>(`select checked from checklist_items where instance_id = 'launch/locked' and item_key = $1`, ['to-do/open-thing-1']);
     assert.equal(gone[0]!.checked, false);
   });
 });
@@ -261,7 +267,7 @@ test('App Home shows my assigned items with working checkboxes and every checkli
   const element = block.elements![0]!;
   await app.sim.check(carol, { action_id: element.action_id, block_id: block.block_id }, [element.options[0]!], { view: view as unknown as Record<string, unknown> });
   const row = await eventually(async () => {
-    const r = await app.db.query<{ checked: boolean; checked_by: string }>(`select checked, checked_by from checklist_items where instance_id = 'production-readiness' and item_key = $1`, [element.options[0]!.value]);
+    const r = await app.db.query<{ checked: boolean; checked_by: string }>(`select checked, checked_by from checklist_items where instance_id = 'production-readiness' and item_key = $1`, [keyOf('production-readiness', element.options[0]!.value)]);
     assert.equal(r[0]!.checked, true);
     return r[0]!;
   });
@@ -287,11 +293,11 @@ test('an item added to the runbook after the checklist was posted shows up and c
   library.load();
   library.emit('change', ['launch/locked']);
   const added = await eventually(() => {
-    const f = elements(app, 'CLOCK').find((x) => x.element.options.some((o) => o.value === 'to-do/added-later'));
+    const f = elements(app, 'CLOCK').find((x) => x.element.options.some((o) => o.value === itemRef('to-do/added-later')));
     assert.ok(f, 'the posted message was redrawn with the new item');
     return f;
   });
-  const option = added.element.options.find((o) => o.value === 'to-do/added-later')!;
+  const option = added.element.options.find((o) => o.value === itemRef('to-do/added-later'))!;
   await app.sim.check(bob, { action_id: added.element.action_id, block_id: added.blockId }, [...(added.element.initial_options ?? []), option], { message: snapshot(added.message) });
   const row = await app.db.query<{ checked: boolean; checked_by: string }>(`select checked, checked_by from checklist_items where instance_id = 'launch/locked' and item_key = 'to-do/added-later'`);
   assert.deepEqual(row[0], { checked: true, checked_by: 'UBOB' });

@@ -3,7 +3,7 @@ import type { Runbook, TaskItem } from '../runbooks/model.ts';
 import { actions, clip, context, header, section, splitMrkdwn } from '../slack/blocks.ts';
 import { CHECKBOX_OPTIONS, CONTEXT_ELEMENTS, CONTEXT_TEXT, MESSAGE_BLOCKS, OPTION_TEXT, SECTION_TEXT, VIEW_BLOCKS } from '../slack/limits.ts';
 import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
-import { bar, groupsOf, isOverdue, progress, RUNBOOK_ACTOR, type Group, type Instance, type ItemState } from './domain.ts';
+import { bar, groupsOf, isOverdue, itemRef, progress, RUNBOOK_ACTOR, type Group, type Instance, type ItemState } from './domain.ts';
 import type { HistoryEntry } from './store.ts';
 
 /** Action ids: every checkboxes element is `checklist:tick:<n>`; its block id names the instance. */
@@ -93,7 +93,7 @@ function option(item: TaskItem, s: ItemState | undefined, now: Date): { option: 
   const fits = [...mark].length + [...full].length <= OPTION_TEXT;
   const label = fits ? { text: `${mark}${full}`, clipped: false } : escapedClip(item.plain.replace(/\n/g, ' '), OPTION_TEXT - [...mark].length);
   const due = s?.dueAt && !s.checked ? `${overdue ? 'overdue since' : 'due'} ${dayLabel(s.dueAt)}${s.dueText ? ` (${s.dueText})` : ''}` : '';
-  const opt: MrkdwnOption = { text: { type: 'mrkdwn', text: fits ? label.text : `${mark}${label.text}` }, value: item.key };
+  const opt: MrkdwnOption = { text: { type: 'mrkdwn', text: fits ? label.text : `${mark}${label.text}` }, value: itemRef(item.key) };
   if (due) opt.description = { type: 'plain_text', text: clip(due, OPTION_TEXT) };
   return { option: opt, clipped: !fits };
 }
@@ -126,12 +126,15 @@ function contextLines(lines: string[]): KnownBlock | undefined {
 }
 
 function checkboxes(items: TaskItem[], state: Map<string, ItemState>, n: number, instanceId: string, now: Date, clipped: Set<string>): ActionsBlock {
-  const opts = items.map((i) => {
-    const o = option(i, state.get(i.key), now);
-    if (o.clipped) clipped.add(i.key);
-    return o.option;
-  });
-  const initial = opts.filter((o) => state.get(o.value!)?.checked ?? items.find((i) => i.key === o.value)?.checked);
+  const opts: MrkdwnOption[] = [];
+  const initial: MrkdwnOption[] = [];
+  for (const item of items) {
+    const s = state.get(item.key);
+    const o = option(item, s, now);
+    if (o.clipped) clipped.add(item.key);
+    opts.push(o.option);
+    if (s ? s.checked : item.checked) initial.push(o.option);
+  }
   const element: Checkboxes = { type: 'checkboxes', action_id: `${CHECKLIST_ACTIONS.tickPrefix}${n}`, options: opts, ...(initial.length ? { initial_options: initial } : {}) };
   return actions([element], tickBlockId(n, instanceId));
 }

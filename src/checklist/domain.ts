@@ -1,4 +1,5 @@
 // Checklist rules as pure functions: no Bolt, no SQL, an injectable clock.
+import { createHash } from 'node:crypto';
 import type { Runbook, Section, TaskItem } from '../runbooks/model.ts';
 import { allSections } from '../runbooks/model.ts';
 import { slug } from '../runbooks/parse.ts';
@@ -50,6 +51,23 @@ export function groupsOf(runbook: Runbook): Group[] {
 /** Section paths without decoration emoji, which add noise in a progress line. */
 function cleanTitle(path: string[]): string {
   return path.map((p) => p.replace(/^[^\p{L}\p{N}]+/u, '').replace(/\s*[^\p{L}\p{N})\]]+$/u, '').trim() || p).join(' › ');
+}
+
+/**
+ * A short, stable id for an item in Block Kit option values. Keys run to 100 characters, and every click
+ * carries the whole message back, so long values made each click tens of KiB larger to receive and parse.
+ */
+export function itemRef(key: string): string {
+  return createHash('sha1').update(key).digest('base64url').slice(0, 12);
+}
+
+const refMaps = new WeakMap<Runbook, Map<string, string>>();
+
+/** The runbook's item keys by ref, computed once per parsed runbook. */
+export function keysByRef(runbook: Runbook): Map<string, string> {
+  let map = refMaps.get(runbook);
+  if (!map) refMaps.set(runbook, (map = new Map(runbook.tasks.map((t) => [itemRef(t.key), t.key]))));
+  return map;
 }
 
 /** What one checkbox click changed: Slack sends the clicker's whole selection, so diff it against what they saw. */

@@ -18,7 +18,7 @@ import {
   instanceListBlocks,
   instanceOfBlock,
 } from './blocks.ts';
-import { deriveChange, DueDateError, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
+import { deriveChange, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
 import {
   applyChange,
   assignItems,
@@ -242,8 +242,10 @@ async function applyTick(deps: Deps, t: { id: string; user: string; seen: { show
   const runbook = instance && deps.library.get(instance.runbookId);
   if (!instance || !runbook) throw new UserError(`The checklist \`${escapeCode(t.id)}\` no longer exists.`);
   await cache.sync(instance, runbook);
-  const keys = new Set(runbook.tasks.map((task) => task.key));
-  const change = deriveChange(t.seen.shown, t.selected, t.seen.options.filter((k) => keys.has(k)));
+  // Option values are item refs; a ref this runbook no longer has (item removed since) is ignored.
+  const keys = keysByRef(runbook);
+  const toKeys = (refs: string[]) => refs.flatMap((r) => keys.get(r) ?? []);
+  const change = deriveChange(toKeys(t.seen.shown), toKeys(t.selected), toKeys(t.seen.options));
   const result = await applyChange(
     deps.db,
     { instanceId: t.id, ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
