@@ -92,6 +92,18 @@ export interface LoadResult {
   wallMs: number;
 }
 
+/** Sends request i, records its latency, and says whether it was answered right (a throw counts as wrong). */
+async function timed(send: (i: number) => Promise<boolean>, i: number, latencies: number[]): Promise<boolean> {
+  const started = performance.now();
+  try {
+    return await send(i);
+  } catch {
+    return false;
+  } finally {
+    latencies[i] = performance.now() - started;
+  }
+}
+
 /**
  * Sends n requests with `concurrency` in flight, timing each; `send` resolves true when the answer was right.
  * Workers pull the next index from a shared counter (safe: one thread), so the loop is bounded by n.
@@ -101,17 +113,7 @@ export async function drive(n: number, concurrency: number, send: (i: number) =>
   let next = 0;
   let failures = 0;
   const worker = async () => {
-    for (let i = next++; i < n; i = next++) {
-      const started = performance.now();
-      let ok = false;
-      try {
-        ok = await send(i);
-      } catch {
-        ok = false;
-      }
-      latencies[i] = performance.now() - started;
-      if (!ok) failures++;
-    }
+    for (let i = next++; i < n; i = next++) if (!(await timed(send, i, latencies))) failures++;
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -127,17 +129,7 @@ export async function driveSessions(sessions: number[][], send: (i: number) => P
   const latencies = new Array<number>(n).fill(NaN);
   let failures = 0;
   const session = async (indexes: number[]) => {
-    for (const i of indexes) {
-      const started = performance.now();
-      let ok = false;
-      try {
-        ok = await send(i);
-      } catch {
-        ok = false;
-      }
-      latencies[i] = performance.now() - started;
-      if (!ok) failures++;
-    }
+    for (const i of indexes) if (!(await timed(send, i, latencies))) failures++;
   };
   const t0 = performance.now();
   await Promise.all(sessions.map(session));

@@ -71,6 +71,15 @@ function openConsole(): ConsoleProcess {
   };
 }
 
+/** Types quit and checks the console exits by itself, with code 0 and no error printed. */
+async function quitCleanly(cli: ConsoleProcess): Promise<void> {
+  cli.type('quit');
+  const { code, signal } = await cli.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0, cli.err());
+  assert.doesNotMatch(cli.err(), /Error/);
+}
+
 test('the console shows the seed runbook and its rollback commands intact, then quits cleanly', async () => {
   const cli = openConsole();
   try {
@@ -94,11 +103,7 @@ test('the console shows the seed runbook and its rollback commands intact, then 
     }
     assert.ok(!rollback.includes('Security Checklist'), 'only the rollback section');
 
-    cli.type('quit');
-    const { code, signal } = await cli.exited;
-    assert.equal(signal, null);
-    assert.equal(code, 0, cli.err());
-    assert.doesNotMatch(cli.err(), /Error/);
+    await quitCleanly(cli);
   } finally {
     cli.kill();
   }
@@ -149,11 +154,7 @@ test('two users tick a checklist by number in the console; the redraw and the hi
     assert.ok(bobLine >= 0 && testerLine >= 0, `both ticks in the history:\n${history.join('\n')}`);
     assert.ok(bobLine < testerLine, 'newest first');
 
-    cli.type('quit');
-    const { code, signal } = await cli.exited;
-    assert.equal(signal, null);
-    assert.equal(code, 0, cli.err());
-    assert.doesNotMatch(cli.err(), /Error/);
+    await quitCleanly(cli);
   } finally {
     cli.kill();
   }
