@@ -229,7 +229,8 @@ const memory: Section = {
 
 // The production path: what `npm start` runs after `npm run build` (npm run bench builds first).
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const MAIN_ARGS = ['--enable-source-maps', MAIN];
+// The same flags as `npm start` (package.json).
+const MAIN_ARGS = ['--max-semi-space-size=4', '--enable-source-maps', MAIN];
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const COLD_RUNS = 3;
 const HEALTHY_WITHIN_MS = 15_000;
@@ -262,7 +263,7 @@ interface Child {
 }
 
 /**
- * Spawns `node --enable-source-maps dist/main.js` (as `npm start` does) against the fake Slack, databaseUrl and
+ * Spawns `node --max-semi-space-size=4 --enable-source-maps dist/main.js` (as `npm start` does) against the fake Slack, databaseUrl and
  * ctx.runbooksDir, with logs off; throws with its stderr if it never gets healthy.
  */
 async function spawnPreflight(ctx: Pick<BenchContext, 'signingSecret' | 'slack' | 'runbooksDir'>, databaseUrl: string): Promise<Child> {
@@ -300,7 +301,7 @@ async function childRss(base: string): Promise<number | undefined> {
 
 const coldStart: Section = {
   id: 'coldstart',
-  title: 'Cold start to healthy: `node --enable-source-maps dist/main.js` (npm start) on PostgreSQL',
+  title: 'Cold start to healthy: `node --max-semi-space-size=4 --enable-source-maps dist/main.js` (npm start) on PostgreSQL',
   async run(ctx) {
     const { report } = ctx;
     const database = await freshDatabase(ctx.pgUrl);
