@@ -112,8 +112,12 @@ function requireItems(runbook: Runbook, query: string, allowSection: boolean): T
 /** Summaries of every instance, creating each runbook's default instance on first sight. */
 async function summaries(deps: Deps) {
   const now = deps.now();
-  for (const r of deps.library.all().filter((r) => r.tasks.length)) await ensureDefaultInstance(deps.db, r, now);
-  const instances = await listInstances(deps.db);
+  let instances = await listInstances(deps.db);
+  const known = new Set(instances.map((i) => i.id));
+  const missing = deps.library.all().filter((r) => r.tasks.length && !known.has(r.id));
+  // Only runbooks seen for the first time cost a write; the list and Home stay one read otherwise.
+  for (const r of missing) await ensureDefaultInstance(deps.db, r, now);
+  if (missing.length) instances = await listInstances(deps.db);
   const states = await loadStates(deps.db, instances.map((i) => i.id));
   return instances.map((instance) => {
     const runbook = deps.library.get(instance.runbookId);
