@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import pg from 'pg';
 import { boot, type Preflight } from '../src/boot.ts';
 import { loadConfig } from '../src/config.ts';
 import type { FakeSlack } from '../src/console/fakeSlack.ts';
 import { SlackSimulator } from '../src/console/simulator.ts';
-import { openDb, type Db } from '../src/db/index.ts';
+import type { Db } from '../src/db/index.ts';
 import { createLogger } from '../src/log.ts';
 import { markdownFiles, runbookId } from '../src/runbooks/library.ts';
+import { freshSchema, withClient } from '../test/support/pg.ts';
 
 export const CORPUS = fileURLToPath(new URL('../../shared/corpus/runbooks/', import.meta.url));
 export const SEED = fileURLToPath(new URL('../../shared/seed/000_958a511dffd2001a.txt', import.meta.url));
@@ -183,31 +183,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** One connection to the server at url for fn, closed afterwards. */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** A fresh schema on the server at url, opened as a Db; drop() closes the pool and removes the schema. */
-export async function freshSchema(url: string): Promise<{ db: Db; schema: string; drop(): Promise<void> }> {
-  const schema = `bench_${randomBytes(5).toString('hex')}`;
-  await withClient(url, (c) => c.query(`create schema ${schema}`));
-  const db = await openDb({ url, schema });
-  return {
-    db,
-    schema,
-    async drop() {
-      await db.close();
-      await withClient(url, (c) => c.query(`drop schema if exists ${schema} cascade`));
-    },
-  };
-}
+export { freshSchema, withClient };
 
 /** A fresh database next to the one at url (a child process migrates `public`, so it gets its own). */
 export async function freshDatabase(url: string): Promise<{ url: string; drop(): Promise<void> }> {
@@ -321,7 +297,7 @@ export interface BenchApp {
 
 /** Boots Preflight in HTTP mode on 127.0.0.1 against the fake Slack, as the tests do, with logs off. */
 export async function startPreflight(opts: { pgUrl: string; runbooksDir: string; slack: FakeSlack; signingSecret: string }): Promise<BenchApp> {
-  const fresh = await freshSchema(opts.pgUrl);
+  const fresh = await freshSchema(opts.pgUrl, 'bench');
   try {
     const config = loadConfig({
       SLACK_BOT_TOKEN: 'xoxb-bench',

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { openDb } from '../src/db/index.ts';
 import { readMigrations } from '../src/db/migrate.ts';
+import { createSchema } from './support/pg.ts';
 
 // The real `preflight` binary in a child process: what it prints and how it exits.
 
@@ -17,37 +16,23 @@ const PG_URL = process.env.DATABASE_URL;
 
 let cwd: string;
 let dataDir: string;
-let schema: string | undefined;
+let schema: Awaited<ReturnType<typeof createSchema>> | undefined;
 
 before(async () => {
   // An empty working directory, so no .env of the developer's is read.
   cwd = mkdtempSync(join(tmpdir(), 'preflight-cli-'));
   dataDir = join(cwd, 'data');
-  if (PG_URL) {
-    schema = `t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-  }
+  if (PG_URL) schema = await createSchema(PG_URL);
 });
 
 after(async () => {
   rmSync(cwd, { recursive: true, force: true });
-  if (PG_URL && schema) {
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
-  }
+  await schema?.drop();
 });
 
 /** DATABASE_URL for the fresh schema (search_path through the connection's options), or unset for PGlite. */
 function databaseUrl(): string | undefined {
-  if (!PG_URL || !schema) return undefined;
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
+  return schema?.url;
 }
 
 /** Runs `preflight …args` and waits for it to exit. */
@@ -67,7 +52,7 @@ async function preflight(args: string[], extra: Record<string, string | undefine
 
 /** The migrations recorded in the database the CLI used (the fresh schema, or the PGlite data dir). */
 async function recorded(): Promise<string[]> {
-  const db = await openDb({ url: PG_URL, schema, dataDir: PG_URL ? undefined : dataDir });
+  const db = await openDb({ url: PG_URL, schema: schema?.schema, dataDir: PG_URL ? undefined : dataDir });
   try {
     return (await db.query<{ name: string }>('select name from schema_migrations order by id')).map((r) => r.name);
   } finally {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { FakeSlack } from '../src/console/fakeSlack.ts';
 import { runbooksDir, TEST_PG_URL } from './support/harness.ts';
+import { createSchema, withClient } from './support/pg.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HTTP_ENV = { SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 'secret12345' };
@@ -170,19 +169,13 @@ async function startServeAndStop(env: Record<string, string>): Promise<void> {
 }
 
 test('the entry point serves HTTP on PostgreSQL, is healthy, and exits 0 on SIGTERM', async () => {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
+  const { schema, url, drop } = await createSchema(TEST_PG_URL);
   try {
-    const url = new URL(TEST_PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    await startServeAndStop({ DATABASE_URL: url.toString() });
-    const tables = await admin.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [schema, 'schema_migrations']);
+    await startServeAndStop({ DATABASE_URL: url });
+    const tables = await withClient(TEST_PG_URL, (c) => c.query('select 1 from information_schema.tables where table_schema = $1 and table_name = $2', [schema, 'schema_migrations']));
     assert.equal(tables.rowCount, 1, 'migrated in its own schema');
   } finally {
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
+    await drop();
   }
 });
 

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { applyChange, assignItems, createInstance } from '../src/checklist/store.ts';
 import { openDb, type Db } from '../src/db/index.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { RunbookLibrary } from '../src/runbooks/library.ts';
 import { runbooksDir } from './support/harness.ts';
+import { createSchema } from './support/pg.ts';
 
 const run = promisify(execFile);
 const LAUNCH = ['# Launch', '', '## Before', '- [x] Backups verified', '- [ ] DNS switched, "quoted", with commas', '- [ ] =SUM(A1) looks like a formula'].join('\n');
@@ -23,22 +23,12 @@ let cleanup: () => Promise<void>;
 async function sharedDb(): Promise<{ db: Db; env: Record<string, string>; drop(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (url) {
-    const schema = `t_export_${process.pid}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
-    await admin.end();
-    const db = await openDb({ url, schema });
-    const schemaUrl = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const created = await createSchema(url);
+    const db = await openDb({ url, schema: created.schema });
     return {
       db,
-      env: { DATABASE_URL: schemaUrl },
-      async drop() {
-        const c = new pg.Client({ connectionString: url });
-        await c.connect();
-        await c.query(`drop schema ${schema} cascade`);
-        await c.end();
-      },
+      env: { DATABASE_URL: created.url },
+      drop: created.drop,
     };
   }
   const data = mkdtempSync(join(tmpdir(), 'preflight-data-'));

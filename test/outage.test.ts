@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { cpSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
 import { openDb, type Db } from '../src/db/index.ts';
 import { alice, eventually, runbooksDir, SEED, startApp, TEST_PG_URL, type TestApp } from './support/harness.ts';
+import { createSchema } from './support/pg.ts';
 
 // A database outage while running, always on PostgreSQL (PGlite cannot go away): the app talks to the server
 // through a TCP proxy the test can cut, so the outage is real sockets failing, not a stubbed function.
@@ -77,19 +76,16 @@ class DbProxy {
 
 const target = new URL(TEST_PG_URL);
 const proxy = new DbProxy({ host: target.hostname, port: Number(target.port || 5432) });
-const schema = `t_${randomBytes(6).toString('hex')}`;
+let schema: Awaited<ReturnType<typeof createSchema>>;
 let db: Db;
 let app: TestApp;
 
 before(async () => {
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
+  schema = await createSchema(TEST_PG_URL);
   await proxy.start();
   const viaProxy = new URL(TEST_PG_URL);
   viaProxy.port = String(proxy.port);
-  db = await openDb({ url: viaProxy.toString(), schema });
+  db = await openDb({ url: viaProxy.toString(), schema: schema.schema });
   const dir = runbooksDir({ 'production-readiness.md': '' });
   cpSync(SEED, join(dir, 'production-readiness.md'));
   app = await startApp({ runbooks: dir, db });
@@ -99,10 +95,7 @@ after(async () => {
   await app?.stop();
   await db?.close();
   await proxy.stop();
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  await admin.query(`drop schema if exists ${schema} cascade`);
-  await admin.end();
+  await schema?.drop();
 });
 
 async function health(): Promise<number> {

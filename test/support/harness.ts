@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
 import { boot, type Preflight } from '../../src/boot.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { FakeSlack } from '../../src/console/fakeSlack.ts';
 import { SlackSimulator, type SlackUser } from '../../src/console/simulator.ts';
 import { openDb, type Db } from '../../src/db/index.ts';
 import { createLogger } from '../../src/log.ts';
+import { freshSchema } from './pg.ts';
 import { SHARED, validateSlack } from './validator.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -23,23 +22,7 @@ export async function freshDb(url = process.env.DATABASE_URL): Promise<{ db: Db;
     const db = await openDb({});
     return { db, drop: () => db.close() };
   }
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const db = await openDb({ url, schema });
-  return {
-    db,
-    schema,
-    async drop() {
-      await db.close();
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop schema ${schema} cascade`);
-      await c.end();
-    },
-  };
+  return freshSchema(url);
 }
 
 /** A runbooks folder in a temp dir with the given files (path → Markdown). */
