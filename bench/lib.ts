@@ -17,8 +17,8 @@ import { createLogger } from '../src/log.ts';
 import { markdownFiles, runbookId } from '../src/runbooks/library.ts';
 import { freshSchema, withClient } from '../test/support/pg.ts';
 
-export const CORPUS = fileURLToPath(new URL('../../shared/corpus/runbooks/', import.meta.url));
-export const SEED = fileURLToPath(new URL('../../shared/seed/000_958a511dffd2001a.txt', import.meta.url));
+export const CORPUS = fileURLToPath(new URL('../test/fixtures/corpus/runbooks/', import.meta.url));
+export const SEED = fileURLToPath(new URL('../test/fixtures/seed/000_958a511dffd2001a.txt', import.meta.url));
 
 // ───────────────────────────── figures ─────────────────────────────
 

@@ -1,7 +1,10 @@
+import { registerCapabilities } from './capabilities.ts';
 import type { Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
 import type { Deps } from './deps.ts';
+import { Redraws } from './jobs/redraw.ts';
+import { Scheduler } from './jobs/scheduler.ts';
 import { createLogger, type Logger } from './log.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { indexRunbooks } from './runbooks/store.ts';
@@ -17,6 +20,8 @@ export interface BootOptions {
   now?: () => Date;
   /** An already-open database (tests share one PGlite per file). */
   db?: Db;
+  /** How often the scheduler polls for due jobs; 0 leaves it to the caller (tests run `deps.jobs.runDue()`). */
+  pollMs?: number;
 }
 
 export interface Preflight {
@@ -45,9 +50,13 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
     });
   }
 
-  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now: opts.now ?? (() => new Date()), onStop: [] };
-  const server = await createSlackApp(deps, transport);
+  const now = opts.now ?? (() => new Date());
+  const jobs = new Scheduler({ db, log, now });
+  const redraws = new Redraws(jobs, { now, log });
+  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now, jobs, redraws, home: [], onStop: [] };
+  const server = await createSlackApp(deps, transport, registerCapabilities);
   const port = await server.start();
+  if (opts.pollMs !== 0) jobs.start(opts.pollMs ?? 1000);
   return {
     deps,
     server,
@@ -55,6 +64,8 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
     async stop() {
       library.close();
       await server.stop();
+      // Claimed jobs go back to the database for another instance (or the next start) to take.
+      await jobs.stop();
       // In-flight requests are done; let pending work (checklist message updates) finish before the pool closes.
       for (const hook of deps.onStop) await hook();
       if (!opts.db) await db.close();

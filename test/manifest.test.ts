@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { Ajv } from 'ajv';
 
 const manifestUrl = new URL('../manifest.yml', import.meta.url);
-const schemaUrl = new URL('../../shared/slack/manifest.schema.1.0.0.json', import.meta.url);
+const schemaUrl = new URL('fixtures/slack/manifest.schema.1.0.0.json', import.meta.url);
 
 const COMMANDS = ['/rollback', '/runbook', '/checklist', '/oncall', '/readiness'];
 

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { repairMojibake } from '../src/runbooks/mojibake.ts';
 
-const seedUrl = new URL('../../shared/seed/000_958a511dffd2001a.txt', import.meta.url);
-const corpusDir = fileURLToPath(new URL('../../shared/corpus/runbooks', import.meta.url));
+const seedUrl = new URL('fixtures/seed/000_958a511dffd2001a.txt', import.meta.url);
+const corpusDir = fileURLToPath(new URL('fixtures/corpus/runbooks', import.meta.url));
 
 /** What a UTF-8 string looks like after its bytes were decoded as Mac Roman. */
 function asMacRoman(text: string): string {

@@ -6,13 +6,13 @@ import { boot, type Preflight } from '../src/boot.ts';
 import { FakeSlack } from '../src/console/fakeSlack.ts';
 import { createLogger } from '../src/log.ts';
 import { alice, eventually, freshDb, runbooksDir, SEED, testConfig } from './support/harness.ts';
-import { SHARED, validateSlack } from './support/validator.ts';
+import { FIXTURES, validateSlack } from './support/validator.ts';
 import { WsServer, type WsConnection } from './support/websocket.ts';
 
 // Socket Mode end to end with no real Slack: Bolt's SocketModeReceiver asks the fake Slack for a socket URL
 // (apps.connections.open), connects to a local WebSocket server, and answers a slash command envelope over it.
 
-const FIXTURE = JSON.parse(readFileSync(new URL('slack/payloads/slash_command.node-slack-sdk-socket-mode-fixture.json', SHARED), 'utf8')) as { envelope_id: string; payload: Record<string, string>; type: string; accepts_response_payload: boolean };
+const FIXTURE = JSON.parse(readFileSync(new URL('slack/payloads/slash_command.node-slack-sdk-socket-mode-fixture.json', FIXTURES), 'utf8')) as { envelope_id: string; payload: Record<string, string>; type: string; accepts_response_payload: boolean };
 
 let ws: WsServer;
 let slack: FakeSlack;

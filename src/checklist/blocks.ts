@@ -224,11 +224,14 @@ export interface HomeData {
   user: string;
   instances: Array<{ instance: Instance; runbook: Runbook; state: Map<string, ItemState> }>;
   now: Date;
+  /** Other capabilities' parts (rollbacks, on-call, readiness), shown first. */
+  parts?: KnownBlock[];
 }
 
 /** The App Home tab: my open items with working checkboxes, then every instance's progress. */
 export function homeView(h: HomeData): { type: 'home'; blocks: KnownBlock[] } {
   const blocks: KnownBlock[] = [header('Preflight'), context('Runbooks, checklists and launches from git. `/checklist` · `/runbook` · `/runbook help`')];
+  blocks.push(...(h.parts ?? []).slice(0, VIEW_BLOCKS - 40));
   blocks.push(header('Your items'));
   let n = 0;
   let mine = 0;

@@ -203,10 +203,23 @@ async function command(deps: Deps, user: string, channel: string, text: string):
   }
 }
 
+/** Every other capability's part of Home; a part that fails or is slow is left out rather than failing Home. */
+async function homeParts(deps: Deps, user: string): Promise<KnownBlock[]> {
+  const parts = await Promise.all(
+    deps.home.map((part) =>
+      withTimeout(part(user), 1500).catch((err: unknown) => {
+        deps.log.warn({ err: (err as Error).message }, 'an App Home part failed');
+        return [] as KnownBlock[];
+      }),
+    ),
+  );
+  return parts.flat();
+}
+
 /** Republishes a user's Home tab from the database. */
 async function publishHome(deps: Deps, client: App['client'], user: string): Promise<void> {
-  const list = await summaries(deps);
-  const view = homeView({ user, now: deps.now(), instances: list.filter((s) => s.runbook).map((s) => ({ instance: s.instance, runbook: s.runbook!, state: s.state })) });
+  const [list, parts] = await Promise.all([summaries(deps), homeParts(deps, user)]);
+  const view = homeView({ user, now: deps.now(), parts, instances: list.filter((s) => s.runbook).map((s) => ({ instance: s.instance, runbook: s.runbook!, state: s.state })) });
   await client.views.publish({ user_id: user, view });
 }
 

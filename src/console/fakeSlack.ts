@@ -39,6 +39,10 @@ export interface FakeSlackOptions {
 export class FakeSlack extends EventEmitter<{ message: [FakeMessage]; view: [string, unknown]; call: [ApiCall] }> {
   readonly messages = new Map<string, FakeMessage>();
   readonly views = new Map<string, unknown>();
+  /** Modals opened with views.open (newest last), with the id Slack gave each; views.update replaces by id. */
+  readonly modals: Array<{ id: string; triggerId: string; view: Record<string, unknown> }> = [];
+  /** User group members as last set with usergroups.users.update. */
+  readonly usergroups = new Map<string, string[]>();
   readonly calls: ApiCall[] = [];
   /** Everything the validator refused; tests assert it stays empty. */
   readonly rejections: string[] = [];
@@ -192,10 +196,27 @@ export class FakeSlack extends EventEmitter<{ message: [FakeMessage]; view: [str
       case 'views.update': {
         const problems = this.check('view', body.view, method);
         if (problems.length) return { ok: false, error: 'invalid_arguments', response_metadata: { messages: problems } };
-        const user = String(body.user_id ?? 'modal');
-        this.views.set(user, body.view);
-        this.emit('view', user, body.view);
-        return { ok: true, view: { id: `V${++this.seq}`, ...(body.view as object) } };
+        const view = body.view as Record<string, unknown>;
+        if (method === 'views.publish') {
+          const user = String(body.user_id);
+          this.views.set(user, view);
+          this.emit('view', user, view);
+          return { ok: true, view: { id: `V${++this.seq}`, ...view } };
+        }
+        const existing = method === 'views.update' ? this.modals.find((m) => m.id === body.view_id) : undefined;
+        if (method === 'views.update' && !existing) return { ok: false, error: 'not_found' };
+        const modal = existing ?? { id: `V${++this.seq}`, triggerId: String(body.trigger_id ?? ''), view };
+        modal.view = view;
+        if (!existing) this.modals.push(modal);
+        this.emit('view', 'modal', view);
+        return { ok: true, view: { id: modal.id, ...view } };
+      }
+      case 'usergroups.users.update': {
+        const users = String(body.users ?? '').split(',').filter(Boolean);
+        // Slack refuses to empty a user group.
+        if (!users.length) return { ok: false, error: 'invalid_users' };
+        this.usergroups.set(String(body.usergroup), users);
+        return { ok: true, usergroup: { id: body.usergroup, users } };
       }
       case 'users.info':
         return { ok: true, user: { id: body.user, name: String(body.user).toLowerCase(), real_name: String(body.user), tz: 'Europe/Berlin', tz_offset: 3600 } };

@@ -117,6 +117,28 @@ export class SlackSimulator {
     return this.action(user, { type: 'checkboxes', block_id: element.block_id ?? 'b', action_id: element.action_id, selected_options: selected }, where);
   }
 
+  /**
+   * A modal's submission (view_submission), as Slack sends it: `values` is block_id → action_id → value
+   * (a plain string becomes a plain_text_input's value). Resolves with the acknowledgement (errors, update).
+   */
+  submit(user: SlackUser, view: Record<string, unknown>, values: Record<string, Record<string, string | Record<string, unknown>>> = {}): Promise<SendResult> {
+    const state: Record<string, Record<string, unknown>> = {};
+    for (const [block, actions] of Object.entries(values)) {
+      state[block] = Object.fromEntries(Object.entries(actions).map(([a, v]) => [a, typeof v === 'string' ? { type: 'plain_text_input', value: v } : v]));
+    }
+    const payload = {
+      type: 'view_submission',
+      team: { id: this.team, domain: 'preflight' },
+      user: { id: user.id, username: user.name, name: user.name, team_id: this.team },
+      api_app_id: 'A0PREFLIGHT',
+      token: 'legacy-verification-token',
+      trigger_id: `${Date.now()}.trigger`,
+      view: { id: 'VMODAL', team_id: this.team, type: 'modal', private_metadata: '', callback_id: '', ...view, state: { values: state }, hash: 'h', app_id: 'A0PREFLIGHT', bot_id: 'B0PREFLIGHT' },
+      response_urls: [],
+    };
+    return this.post({ payload: JSON.stringify(payload) });
+  }
+
   /** An Events API callback (e.g. app_home_opened), optionally as Slack's nth retry. */
   event(event: Record<string, unknown>, eventId: string, retryNum?: number): Promise<SendResult> {
     const body = JSON.stringify({ token: 'legacy-verification-token', team_id: this.team, api_app_id: 'A0PREFLIGHT', type: 'event_callback', event_id: eventId, event_time: Math.floor(Date.now() / 1000), event });

@@ -4,7 +4,7 @@ import bolt from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
-import { registerAll } from './listeners.ts';
+import { answerUnhandled } from './unhandled.ts';
 
 const { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } = bolt;
 type BoltApp = InstanceType<typeof App>;
@@ -75,7 +75,7 @@ async function whoAmI(t: SlackTransport, clientOptions: object): Promise<{ botId
 }
 
 /** Builds the Bolt app for HTTP or Socket Mode, with health, metrics, retry handling and every capability. */
-export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<SlackServer> {
+export async function createSlackApp(deps: Deps, t: SlackTransport, register: (app: BoltApp, deps: Deps) => void): Promise<SlackServer> {
   const logger = boltLogger(deps.log);
   // 429s and network blips are retried by the Web API client (honouring Retry-After), not surfaced as crashes.
   const clientOptions = { slackApiUrl: t.apiUrl, retryConfig: { retries: 5, factor: 2, minTimeout: 200, maxTimeout: 5000 } };
@@ -106,7 +106,7 @@ export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<Sla
     socket = new SocketModeReceiver({
       appToken: t.appToken!,
       logger,
-      // The socket client is built from installerOptions, not clientOptions (see shared/slack/README.md).
+      // The socket client is built from installerOptions, not clientOptions (see test/fixtures/slack/README.md).
       installerOptions: { clientOptions: { slackApiUrl: t.apiUrl }, port: t.port },
       customRoutes,
     });
@@ -147,7 +147,9 @@ export async function createSlackApp(deps: Deps, t: SlackTransport): Promise<Sla
     deps.log.error({ err: err.original ?? err, code: err.code }, 'unhandled error in a Slack listener');
   });
 
-  registerAll(app, deps);
+  deps.redraws.useClient(app.client);
+  answerUnhandled(app, deps);
+  register(app, deps);
 
   return {
     app,

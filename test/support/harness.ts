@@ -8,11 +8,11 @@ import { SlackSimulator, type SlackUser } from '../../src/console/simulator.ts';
 import { openDb, type Db } from '../../src/db/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { freshSchema } from './pg.ts';
-import { SHARED, validateSlack } from './validator.ts';
+import { FIXTURES, validateSlack } from './validator.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
-export const SEED = new URL('seed/000_958a511dffd2001a.txt', SHARED);
-export const CORPUS = new URL('corpus/runbooks/', SHARED);
+export const SEED = new URL('seed/000_958a511dffd2001a.txt', FIXTURES);
+export const CORPUS = new URL('corpus/runbooks/', FIXTURES);
 /** The PostgreSQL server that CI and this machine run, for tests that need a real server either way. */
 export const TEST_PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -57,13 +57,13 @@ export interface TestApp {
 }
 
 /** Boots the real app over HTTP on a fresh database, with a validating fake Slack behind SLACK_API_URL. */
-export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db; /** Reload runbooks on file change (off unless a test is about it). */ watch?: boolean } ): Promise<TestApp> {
+export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db; /** Reload runbooks on file change (off unless a test is about it). */ watch?: boolean; /** Scheduler poll interval; 0: the test runs `deps.jobs.runDue()` itself (injected clocks). */ pollMs?: number }): Promise<TestApp> {
   const slack = new FakeSlack({ validate: validateSlack, rateLimit: opts.rateLimit });
   await slack.start();
   const fresh = opts.db ? undefined : await freshDb();
   const db = opts.db ?? fresh!.db;
   const config = testConfig({ RUNBOOKS_DIR: opts.runbooks, SLACK_API_URL: slack.apiUrl, ...opts.env });
-  const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: opts.watch ?? false, log: createLogger('silent'), now: opts.now });
+  const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: opts.watch ?? false, log: createLogger('silent'), now: opts.now, pollMs: opts.pollMs ?? 200 });
   const url = `http://127.0.0.1:${preflight.port}`;
   const sim = new SlackSimulator(`${url}/slack/events`, SIGNING_SECRET, slack);
   return {

@@ -3,12 +3,12 @@ import { Ajv } from 'ajv';
 import type { Validator } from '../../src/console/fakeSlack.ts';
 import * as L from '../../src/slack/limits.ts';
 
-/** shared/ sits beside the repository (CI lays a copy there too). */
-export const SHARED = new URL('../../../shared/', import.meta.url);
+/** Test data the project carries (test/fixtures/README.md says where each came from). */
+export const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
-const blocksSchema = ajv.compile(JSON.parse(readFileSync(new URL('slack/blocks.schema.json', SHARED), 'utf8')));
-const viewSchema = ajv.compile(JSON.parse(readFileSync(new URL('slack/views.schema.json', SHARED), 'utf8')));
+const blocksSchema = ajv.compile(JSON.parse(readFileSync(new URL('slack/blocks.schema.json', FIXTURES), 'utf8')));
+const viewSchema = ajv.compile(JSON.parse(readFileSync(new URL('slack/views.schema.json', FIXTURES), 'utf8')));
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +18,7 @@ function textOf(t: unknown): string {
 
 const len = (s: string) => [...s].length;
 
-/** The length limits Slack enforces that the generated schemas do not (shared/slack/README.md). */
+/** The length limits Slack enforces that the generated schemas do not (test/fixtures/slack/README.md). */
 function limitProblems(blocks: unknown[], maxBlocks: number): string[] {
   const problems: string[] = [];
   if (blocks.length > maxBlocks) problems.push(`${blocks.length} blocks > ${maxBlocks}`);

@@ -1,0 +1,143 @@
+import type { Queryable } from '../db/db.ts';
+
+/** A unit of scheduled work as stored. */
+export interface Job<P = Record<string, unknown>> {
+  id: number;
+  name: string;
+  key: string;
+  runAt: Date;
+  payload: P;
+  state: 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+  attempts: number;
+  lastError?: string;
+}
+
+interface JobRow {
+  id: string | number;
+  name: string;
+  key: string;
+  run_at: Date | string;
+  payload: Record<string, unknown>;
+  state: Job['state'];
+  attempts: number;
+  last_error: string | null;
+}
+
+const toJob = (r: JobRow): Job => ({
+  id: Number(r.id),
+  name: r.name,
+  key: r.key,
+  runAt: new Date(r.run_at),
+  payload: r.payload ?? {},
+  state: r.state,
+  attempts: r.attempts,
+  lastError: r.last_error ?? undefined,
+});
+
+export interface NewJob {
+  name: string;
+  key: string;
+  runAt: Date;
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * Inserts the job unless (name, key) exists: scheduling is idempotent. Returns true when this call created it.
+ * With `rearm`, an existing job is asked to run again: a pending one keeps the earlier run time, a running one
+ * runs once more when it finishes, a finished one becomes pending at `runAt` (redraws that must converge).
+ */
+export async function insertJob(q: Queryable, job: NewJob, opts: { rearm?: boolean } = {}): Promise<boolean> {
+  const payload = JSON.stringify(job.payload ?? {});
+  if (!opts.rearm) {
+    const rows = await q.query('insert into jobs (name, key, run_at, payload) values ($1, $2, $3, $4) on conflict (name, key) do nothing returning id', [job.name, job.key, job.runAt, payload]);
+    return rows.length > 0;
+  }
+  const rows = await q.query<{ inserted: boolean }>(
+    `insert into jobs (name, key, run_at, payload) values ($1, $2, $3, $4)
+     on conflict (name, key) do update set
+       payload  = excluded.payload,
+       rerun    = jobs.state = 'running',
+       run_at   = case when jobs.state = 'pending' then least(jobs.run_at, excluded.run_at)
+                       when jobs.state = 'running' then jobs.run_at
+                       else excluded.run_at end,
+       state    = case when jobs.state = 'running' then 'running' else 'pending' end,
+       attempts = case when jobs.state = 'running' then jobs.attempts else 0 end
+     returning (xmax = 0) as inserted`,
+    [job.name, job.key, job.runAt, payload],
+  );
+  return Boolean(rows[0]?.inserted);
+}
+
+/** Cancels pending jobs of a name whose key starts with prefix (e.g. every warning of a finished run). */
+export async function cancelJobs(q: Queryable, name: string, keyPrefix: string): Promise<number> {
+  const rows = await q.query("update jobs set state = 'cancelled' where name = $1 and key like $2 and state = 'pending' returning id", [name, `${escapeLike(keyPrefix)}%`]);
+  return rows.length;
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * Claims up to `limit` due jobs for `worker`: pending ones whose time has come, and running ones whose lease
+ * ran out (their worker died). `for update skip locked` lets every instance poll at once without two
+ * claiming the same row (pg-boss, graphile-worker).
+ */
+export async function claimDue(q: Queryable, opts: { worker: string; now: Date; leaseMs: number; limit: number; names: string[] }): Promise<Job[]> {
+  if (!opts.names.length) return [];
+  const rows = await q.query<JobRow>(
+    `update jobs set state = 'running', locked_by = $1, locked_until = $2::timestamptz + ($3 || ' milliseconds')::interval, attempts = attempts + 1, rerun = false
+     where id in (
+       select id from jobs
+       where name = any($5::text[])
+         and ((state = 'pending' and run_at <= $2) or (state = 'running' and locked_until < $2))
+       order by run_at
+       limit $4
+       for update skip locked)
+     returning id, name, key, run_at, payload, state, attempts, last_error`,
+    [opts.worker, opts.now, String(opts.leaseMs), opts.limit, opts.names],
+  );
+  return rows.map(toJob);
+}
+
+/** Marks a claimed job done, or pending again at `rerunAt` when it was asked for again while it ran. */
+export async function completeJob(q: Queryable, opts: { id: number; worker: string; now: Date; rerunAt: Date }): Promise<void> {
+  await q.query(
+    `update jobs set state = case when rerun then 'pending' else 'done' end,
+       run_at = case when rerun then $4 else run_at end,
+       attempts = case when rerun then 0 else attempts end,
+       rerun = false, done_at = $3, locked_by = null, locked_until = null, last_error = null
+     where id = $1 and locked_by = $2`,
+    [opts.id, opts.worker, opts.now, opts.rerunAt],
+  );
+}
+
+/** Gives a job back after a failure: pending again at retryAt, or failed for good when retryAt is undefined. */
+export async function failJob(q: Queryable, opts: { id: number; worker: string; error: string; retryAt?: Date }): Promise<void> {
+  await q.query(
+    `update jobs set state = case when $4::timestamptz is null then 'failed' else 'pending' end,
+       run_at = coalesce($4::timestamptz, run_at), last_error = $3, locked_by = null, locked_until = null
+     where id = $1 and locked_by = $2`,
+    [opts.id, opts.worker, opts.error.slice(0, 500), opts.retryAt ?? null],
+  );
+}
+
+/** Gives back what this worker holds (graceful shutdown), so another instance takes it at once. */
+export async function releaseWorker(q: Queryable, worker: string): Promise<void> {
+  await q.query("update jobs set state = 'pending', locked_by = null, locked_until = null, attempts = greatest(attempts - 1, 0) where locked_by = $1 and state = 'running'", [worker]);
+}
+
+/** Jobs for `preflight jobs list` and tests, newest first. */
+export async function listJobs(q: Queryable, opts: { name?: string; states?: Job['state'][]; limit?: number } = {}): Promise<Job[]> {
+  const rows = await q.query<JobRow>(
+    `select id, name, key, run_at, payload, state, attempts, last_error from jobs
+     where ($1::text is null or name = $1) and ($2::text[] is null or state = any($2::text[]))
+     order by run_at desc, id desc limit $3`,
+    [opts.name ?? null, opts.states ?? null, opts.limit ?? 100],
+  );
+  return rows.map(toJob);
+}
+
+/** One job by name and key. */
+export async function getJob(q: Queryable, name: string, key: string): Promise<Job | undefined> {
+  const rows = await q.query<JobRow>('select id, name, key, run_at, payload, state, attempts, last_error from jobs where name = $1 and key = $2', [name, key]);
+  return rows[0] && toJob(rows[0]);
+}
