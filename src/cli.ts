@@ -5,6 +5,7 @@ import { ensureDefaultInstance, getInstance, loadState, recordedKeys, syncInstan
 import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
+import { listJobs, makeDue } from './jobs/store.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 
@@ -12,7 +13,9 @@ const USAGE = `Usage: preflight <command>
   lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
   export <checklist> [--format csv|md] [--out FILE]
                                           a checklist's items and state (default csv, to stdout)
-  migrate                                 apply database migrations and exit`;
+  migrate                                 apply database migrations and exit
+  jobs [list [NAME]]                      scheduled work: pending, running and failed jobs (newest first)
+  jobs run <name> <key>                   make a job due now; a running Preflight takes it within a second`;
 
 /** Opens the configured database and brings its schema up to date. */
 async function openMigrated(config: Config): Promise<Db> {
@@ -60,6 +63,34 @@ export async function run(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'jobs': {
+      const [verb = 'list', name, key] = rest;
+      const db = await openMigrated(loadConfig());
+      try {
+        if (verb === 'run') {
+          if (!name || !key) {
+            console.error('Usage: preflight jobs run <name> <key>   (see `preflight jobs` for names and keys)');
+            return 2;
+          }
+          if (!(await makeDue(db, name, key, new Date()))) {
+            console.error(`No job ${name} ${key} that can run now (unknown, or running at this moment).`);
+            return 1;
+          }
+          console.log(`${name} ${key} is due now; a running Preflight takes it within a second.`);
+          return 0;
+        }
+        if (verb !== 'list') {
+          console.error('Usage: preflight jobs [list [NAME]] | preflight jobs run <name> <key>');
+          return 2;
+        }
+        const jobs = await listJobs(db, { name, states: ['pending', 'running', 'failed'] });
+        if (!jobs.length) console.log('No pending, running or failed jobs.');
+        for (const j of jobs) console.log(`${j.runAt.toISOString()}  ${j.state.padEnd(7)}  ${j.name}  ${j.key}${j.attempts ? `  (attempt ${j.attempts}${j.lastError ? `: ${j.lastError}` : ''})` : ''}`);
+        return 0;
+      } finally {
+        await db.close();
+      }
     }
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'csv' }, out: { type: 'string' } }, allowPositionals: true });

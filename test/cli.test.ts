@@ -96,3 +96,25 @@ test('a bad DATABASE_URL is named and exits 1', async () => {
   assert.equal(stdout, '');
   assert.match(stderr, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
 });
+
+test('`preflight jobs` lists scheduled work and `jobs run` makes a job due now', async () => {
+  await preflight(['migrate']);
+  const db = await openDb({ url: PG_URL, schema: schema?.schema, dataDir: PG_URL ? undefined : dataDir });
+  try {
+    await db.query("insert into jobs (name, key, run_at, state) values ('digest.post', '2026-12-01T09:00', '2030-01-01T00:00Z', 'pending'), ('digest.post', '2026-11-30T09:00', '2026-11-30T09:00Z', 'done')");
+  } finally {
+    await db.close();
+  }
+  const listed = await preflight(['jobs']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /2030-01-01T00:00:00\.000Z {2}pending {2}digest\.post {2}2026-12-01T09:00/, 'pending job listed');
+  assert.doesNotMatch(listed.stdout, /2026-11-30T09:00/, 'done jobs are not listed');
+  const ran = await preflight(['jobs', 'run', 'digest.post', '2026-11-30T09:00']);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /is due now/);
+  const again = await preflight(['jobs']);
+  assert.match(again.stdout, /pending {2}digest\.post {2}2026-11-30T09:00/, 'the done job is pending again');
+  const missing = await preflight(['jobs', 'run', 'nope', 'x']);
+  assert.equal(missing.code, 1, 'unknown job');
+  assert.match(missing.stderr, /No job nope x/);
+});

@@ -141,3 +141,9 @@ export async function getJob(q: Queryable, name: string, key: string): Promise<J
   const rows = await q.query<JobRow>('select id, name, key, run_at, payload, state, attempts, last_error from jobs where name = $1 and key = $2', [name, key]);
   return rows[0] && toJob(rows[0]);
 }
+
+/** Makes a job due now (`preflight jobs run`): pending at `now`, whatever it was; a running instance takes it. */
+export async function makeDue(q: Queryable, name: string, key: string, now: Date): Promise<boolean> {
+  const rows = await q.query("update jobs set state = 'pending', run_at = $3, attempts = 0, locked_by = null, locked_until = null where name = $1 and key = $2 and state <> 'running' returning id", [name, key, now]);
+  return rows.length > 0;
+}
