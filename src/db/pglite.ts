@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Db, Queryable } from './db.ts';
+import { lockDataDir } from './lock.ts';
 
 interface PGliteLike {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -20,9 +21,17 @@ function queryable(q: PGliteLike): Queryable {
 /** Embedded PostgreSQL (PGlite) stored under dataDir, or in memory when dataDir is undefined. */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pg = await PGlite.create(dataDir);
+  // One process per data directory: a second one would silently lose writes (issue 6).
+  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  let pg;
+  try {
+    // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
+    const { PGlite } = await import('@electric-sql/pglite');
+    pg = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   return {
     kind: 'pglite',
     ...queryable(pg),
@@ -31,6 +40,12 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     async ping() {
       return !pg.closed;
     },
-    close: () => pg.close(),
+    async close() {
+      try {
+        await pg.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
