@@ -204,6 +204,14 @@ test('instances per launch: owners, due dates relative to launch, overdue stands
   assert.match(ephemeralText(created), /Created \*Payments v2\* \(`payments-v2`\)/);
   const again = await app.sim.command('/checklist', 'new production-readiness "Payments v2"', alice, 'CPAY');
   assert.match(ephemeralText(again), /exists already/);
+  // `launch` is the date keyword only when a date follows; a third instance of the seed, named "Launch party".
+  const party = await app.sim.command('/checklist', 'new production-readiness Launch party launch 2026-12-11', alice, 'CPAY');
+  assert.match(ephemeralText(party), /Created \*Launch party\* \(`launch-party`\) from `production-readiness` with 56 items, launching 2026-12-11/);
+  const mobile = await app.sim.command('/checklist', 'new production-readiness Mobile launch', alice, 'CPAY');
+  assert.match(ephemeralText(mobile), /Created \*Mobile launch\* \(`mobile-launch`\) from `production-readiness` with 56 items\. /);
+  const long = await app.sim.command('/checklist', 'new production-readiness The very long release name of the quarterly platform migration programme', alice, 'CPAY');
+  // Ids are at most 60 characters, cut between words: not "…platform-migrat".
+  assert.match(ephemeralText(long), /\(`the-very-long-release-name-of-the-quarterly-platform`\)/);
   await post(app, 'payments-v2 pre-launch', alice, 'CPAY');
   // Omitting the checklist means the one last posted in the channel.
   const assigned = await app.sim.command('/checklist', 'assign "SSL certificates" <@UBOB|bob>', alice, 'CPAY');
@@ -262,7 +270,8 @@ test('App Home shows my assigned items with working checkboxes and every checkli
   });
   const text = JSON.stringify(view.blocks);
   assert.ok(text.includes('HTTPS enforced'));
-  assert.ok(text.includes('payments-v2') && text.includes('launch/fifty'));
+  assert.ok(text.includes('payments-v2') && text.includes('launch/fifty'), 'every checklist in App Home');
+  assert.ok(text.includes('Launch party') && text.includes('launch-party'), 'the third instance of the seed too');
   const block = view.blocks.find((b) => b.type === 'actions')!;
   const element = block.elements![0]!;
   await app.sim.check(carol, { action_id: element.action_id, block_id: block.block_id }, [element.options[0]!], { view: view as unknown as Record<string, unknown> });
@@ -283,6 +292,7 @@ test('/checklist lists every checklist with progress', async () => {
   assert.match(text, /production-readiness.*\d+\/56/);
   assert.match(text, /launch\/fifty.*70\/70/);
   assert.match(text, /payments-v2/);
+  assert.match(text, /Launch party.*launch-party.*0\/56/);
 });
 
 test('an item added to the runbook after the checklist was posted shows up and can be ticked', async () => {
