@@ -4,6 +4,7 @@ import { exportCsv, exportMarkdown } from './checklist/export.ts';
 import { ensureDefaultInstance, getInstance, loadState, recordedKeys, syncInstance } from './checklist/store.ts';
 import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
+import { DataDirLockedError } from './db/lock.ts';
 import { migrate } from './db/migrate.ts';
 import { listJobs, makeDue } from './jobs/store.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
@@ -44,7 +45,9 @@ export async function run(argv: string[]): Promise<number> {
             await db.close();
           }
         } catch (err) {
-          console.log(`note: recorded checklist state not checked (${(err as Error).message})`);
+          // A running Preflight holds the embedded database: lint still checks the files, just not the state.
+          if (err instanceof DataDirLockedError) console.log(`note: recorded checklist state not checked: process ${err.pid} holds the embedded database (${err.dataDir})`);
+          else console.log(`note: recorded checklist state not checked (${(err as Error).message})`);
         }
       }
       for (const line of formatLint(results)) console.log(line);

@@ -2,6 +2,7 @@ import { boot } from './boot.ts';
 import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
 import { startConsole } from './console/index.ts';
 import { isUnavailable } from './db/db.ts';
+import { DataDirLockedError } from './db/lock.ts';
 import { MigrationError } from './db/migrate.ts';
 import { createLogger } from './log.ts';
 import { SlackAuthError } from './slack/app.ts';
@@ -42,7 +43,7 @@ try {
 } catch (err) {
   if (isUnavailable(err)) console.error(`Cannot reach the database (DATABASE_URL): ${(err as Error).message}`);
   else if (err instanceof MigrationError) console.error(`Database migration problem: ${err.message}`);
-  else if (err instanceof SlackAuthError) console.error(err.message);
+  else if (err instanceof SlackAuthError || err instanceof DataDirLockedError) console.error(err.message);
   else console.error(err);
   process.exit(1);
 }

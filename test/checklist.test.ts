@@ -127,7 +127,7 @@ test('50 users ticking 50 items at once from the same stale message: all 50 kept
   );
   assert.ok(results.every((r) => r.status === 200));
   await settle(app);
-  await eventually(() => assert.equal(ticked(app).length, 70));
+  await eventually(() => assert.equal(ticked(app).length, 70, 'ticked(app).length is 70'));
   const rows = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_items where instance_id = 'launch/fifty' and checked`);
   assert.equal(rows[0]!.n, 70);
   const events = await app.db.query<{ n: number; actors: number }>(`select count(*)::int as n, count(distinct actor)::int as actors from checklist_events where instance_id = 'launch/fifty' and action = 'tick'`);
@@ -147,7 +147,7 @@ test('50 users ticking 50 items at once from the same stale message: all 50 kept
   const after = await app.db.query<{ item_key: string }>(`select item_key from checklist_items where instance_id = 'launch/fifty' and checked`);
   assert.equal(after.length, 69);
   assert.ok(!after.some((r) => r.item_key === keyOf('launch/fifty', gone.value)));
-  await eventually(() => assert.equal(ticked(app).length, 69));
+  await eventually(() => assert.equal(ticked(app).length, 69, 'ticked(app).length is 69'));
   assert.deepEqual(app.slack.rejections, []);
 });
 
@@ -167,7 +167,7 @@ test('replaying a delivered action changes nothing more', async () => {
 
 test('a checklist of 300 items is split into messages within Slack limits, every item present', async () => {
   await post(app, 'launch/huge', alice, 'CHUGE');
-  await eventually(() => assert.equal(elements(app, 'CHUGE').flatMap((f) => f.element.options).length, 300));
+  await eventually(() => assert.equal(elements(app, 'CHUGE').flatMap((f) => f.element.options).length, 300, 'elements(app, \'CHUGE\').flatMap((f) => f.element.options).length is 300'));
   const messages = app.slack.channelMessages('CHUGE');
   assert.ok(messages.length >= 2, 'split over messages');
   assert.ok(messages.every((m) => (m.blocks ?? []).length <= 50));
@@ -178,7 +178,7 @@ test('a checklist of 300 items is split into messages within Slack limits, every
   const second = elements(app, 'CHUGE').find((f) => f.message.ts === messages[1]!.ts)!;
   await app.sim.check(bob, { action_id: second.element.action_id, block_id: second.blockId }, [second.element.options[0]!], { message: snapshot(second.message) });
   await settle(app);
-  await eventually(() => assert.equal(ticked(app, 'CHUGE').length, 1));
+  await eventually(() => assert.equal(ticked(app, 'CHUGE').length, 1, 'ticked(app, \'CHUGE\').length is 1'));
   assert.ok(elements(app, 'CHUGE').find((f) => f.message.ts === messages[1]!.ts)!.element.initial_options?.length === 1);
 });
 
@@ -204,6 +204,14 @@ test('instances per launch: owners, due dates relative to launch, overdue stands
   assert.match(ephemeralText(created), /Created \*Payments v2\* \(`payments-v2`\)/);
   const again = await app.sim.command('/checklist', 'new production-readiness "Payments v2"', alice, 'CPAY');
   assert.match(ephemeralText(again), /exists already/);
+  // `launch` is the date keyword only when a date follows; a third instance of the seed, named "Launch party".
+  const party = await app.sim.command('/checklist', 'new production-readiness Launch party launch 2026-12-11', alice, 'CPAY');
+  assert.match(ephemeralText(party), /Created \*Launch party\* \(`launch-party`\) from `production-readiness` with 56 items, launching 2026-12-11/);
+  const mobile = await app.sim.command('/checklist', 'new production-readiness Mobile launch', alice, 'CPAY');
+  assert.match(ephemeralText(mobile), /Created \*Mobile launch\* \(`mobile-launch`\) from `production-readiness` with 56 items\. /);
+  const long = await app.sim.command('/checklist', 'new production-readiness The very long release name of the quarterly platform migration programme', alice, 'CPAY');
+  // Ids are at most 60 characters, cut between words: not "…platform-migrat".
+  assert.match(ephemeralText(long), /\(`the-very-long-release-name-of-the-quarterly-platform`\)/);
   await post(app, 'payments-v2 pre-launch', alice, 'CPAY');
   // Omitting the checklist means the one last posted in the channel.
   const assigned = await app.sim.command('/checklist', 'assign "SSL certificates" <@UBOB|bob>', alice, 'CPAY');
@@ -237,7 +245,7 @@ test('lock: owner — only the ticker or an admin may untick', async () => {
   const open = el().element.options.find((o) => o.value === itemRef('to-do/open-thing-1'))!;
   await app.sim.check(alice, { action_id: el().element.action_id, block_id: el().blockId }, [...(el().element.initial_options ?? []), open], { message: snapshot(el().message) });
   await settle(app);
-  await eventually(() => assert.equal(el().element.initial_options?.length, 1));
+  await eventually(() => assert.equal(el().element.initial_options?.length, 1, 'el().element.initial_options?.length is 1'));
   const withoutOpen = (el().element.initial_options ?? []).filter((o) => o.value !== open.value);
   await app.sim.check(bob, { action_id: el().element.action_id, block_id: el().blockId }, withoutOpen, { message: snapshot(el().message) });
   await settle(app);
@@ -247,7 +255,7 @@ test('lock: owner — only the ticker or an admin may untick', async () => {
   await app.sim.check({ id: 'UADMIN', name: 'admin' }, { action_id: el().element.action_id, block_id: el().blockId }, withoutOpen, { message: snapshot(el().message) });
   await eventually(async () => {
     const gone = await app.db.query<{ checked: boolean }>(`select checked from checklist_items where instance_id = 'launch/locked' and item_key = $1`, ['to-do/open-thing-1']);
-    assert.equal(gone[0]!.checked, false);
+    assert.equal(gone[0]!.checked, false, 'the admin unticked it');
   });
 });
 
@@ -257,18 +265,19 @@ test('App Home shows my assigned items with working checkboxes and every checkli
   await app.sim.event({ type: 'app_home_opened', user: carol.id, channel: 'D1', tab: 'home', event_ts: '1' }, 'EvHome1');
   const view = await eventually(() => {
     const v = app.slack.views.get(carol.id) as { blocks: Array<{ type: string; block_id?: string; text?: { text: string }; elements?: Element[] }> } | undefined;
-    assert.ok(v);
+    assert.ok(v, 'carol\'s App Home view published');
     return v;
   });
   const text = JSON.stringify(view.blocks);
   assert.ok(text.includes('HTTPS enforced'));
-  assert.ok(text.includes('payments-v2') && text.includes('launch/fifty'));
+  assert.ok(text.includes('payments-v2') && text.includes('launch/fifty'), 'every checklist in App Home');
+  assert.ok(text.includes('Launch party') && text.includes('launch-party'), 'the third instance of the seed too');
   const block = view.blocks.find((b) => b.type === 'actions')!;
   const element = block.elements![0]!;
   await app.sim.check(carol, { action_id: element.action_id, block_id: block.block_id }, [element.options[0]!], { view: view as unknown as Record<string, unknown> });
   const row = await eventually(async () => {
     const r = await app.db.query<{ checked: boolean; checked_by: string }>(`select checked, checked_by from checklist_items where instance_id = 'production-readiness' and item_key = $1`, [keyOf('production-readiness', element.options[0]!.value)]);
-    assert.equal(r[0]!.checked, true);
+    assert.equal(r[0]!.checked, true, 'carol ticked it from App Home');
     return r[0]!;
   });
   assert.equal(row.checked_by, 'UCAROL');
@@ -283,6 +292,7 @@ test('/checklist lists every checklist with progress', async () => {
   assert.match(text, /production-readiness.*\d+\/56/);
   assert.match(text, /launch\/fifty.*70\/70/);
   assert.match(text, /payments-v2/);
+  assert.match(text, /Launch party.*launch-party.*0\/56/);
 });
 
 test('an item added to the runbook after the checklist was posted shows up and can be ticked', async () => {

@@ -40,7 +40,8 @@ async function preflight(args: string[], extra: Record<string, string | undefine
   const env: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, DATABASE_URL: databaseUrl(), LOG_LEVEL: 'silent', ...extra };
   for (const key of Object.keys(env)) if (/^(SLACK_|NODE_TEST_CONTEXT$)/.test(key) || env[key] === undefined) delete env[key];
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60000);
+  // Generous: a first PGlite start (initdb in a child, then migrations) takes a minute on a loaded 2-core machine.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 180000);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

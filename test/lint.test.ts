@@ -33,6 +33,7 @@ function lint(...args: string[]): Promise<{ code: number; out: string; lines: st
 
 const DUPLICATE_KEYS = ['# Duplicates', '', '## Tasks', '', '- [ ] First thing {#dup}', '- [ ] Second thing {#dup}', ''].join('\n');
 const EMPTY_SECTION = ['# Empty', '', '## Has content', '', 'Some text.', '', '## Nothing here', '', '## After', '', 'More text.', ''].join('\n');
+const LOCK_3 = ['---', 'title: Locked', 'lock: 3', '---', '# Locked', '', '- [ ] Only mine to untick', ''].join('\n');
 const BAD_FRONT_MATTER = ['---', 'title: [unclosed', 'owner: ops', '---', '# Bad front matter', '', 'Body text.', ''].join('\n');
 
 test('the mis-decoded seed lints with mojibake warnings by line, and exits 0', async () => {
@@ -61,12 +62,16 @@ test('an empty section is a warning at its heading’s line', async () => {
   assert.deepEqual(lines.slice(0, -1), [`${join(d, 'empty.md')}:7: warning: section "Nothing here" is empty`]);
 });
 
-test('front matter that is not YAML is a warning, not a crash', async () => {
-  const d = dir({ 'ops/bad.md': BAD_FRONT_MATTER });
+test('broken front matter (not YAML, or lock: 3) is file:line: error and exits 1; an empty file is a warning', async () => {
+  const d = dir({ 'ops/bad.md': BAD_FRONT_MATTER, 'ops/lock.md': LOCK_3, 'ops/empty.md': '', 'ops/good.md': '# Good\n\nFine.\n' });
   const { code, lines } = await lint(d);
-  assert.equal(code, 0, lines.join('\n'));
-  assert.equal(lines.length, 2, lines.join('\n'));
-  assert.ok(lines[0]!.startsWith(`${join(d, 'ops/bad.md')}:1: warning: front matter is not valid YAML`), lines[0]);
+  assert.equal(code, 1, lines.join('\n'));
+  assert.deepEqual(lines.slice(0, -1), [
+    `${join(d, 'ops/bad.md')}:3: error: front matter is not valid YAML (so it is ignored): Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    `${join(d, 'ops/empty.md')}:1: warning: the runbook is empty`,
+    `${join(d, 'ops/lock.md')}:3: error: front matter ignored: lock: Invalid option: expected one of "owner"|"none"`,
+  ]);
+  assert.equal(lines[lines.length - 1], '4 runbooks, 2 errors, 1 warnings');
 });
 
 test('lint reports every file of a folder in one run, and one error fails it', async () => {
@@ -74,7 +79,7 @@ test('lint reports every file of a folder in one run, and one error fails it', a
   const { code, lines } = await lint(d);
   assert.equal(code, 1);
   for (const f of ['a/dup.md', 'b/empty.md', 'c/bad.md', 'production-readiness.md']) assert.ok(lines.some((l) => l.startsWith(`${join(d, f)}:`)), f);
-  assert.match(lines[lines.length - 1] ?? '', /^4 runbooks, 1 errors, \d+ warnings$/);
+  assert.match(lines[lines.length - 1] ?? '', /^4 runbooks, 2 errors, \d+ warnings$/);
 });
 
 test('lint --fix rewrites the seed in UTF-8, after which it has no mojibake warnings', async () => {

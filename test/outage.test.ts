@@ -114,7 +114,7 @@ async function runbook(text: string): Promise<{ status: number; ms: number; text
 }
 
 async function outageBehaviour(): Promise<void> {
-  await eventually(async () => assert.equal(await health(), 503), 5000);
+  await eventually(async () => assert.equal(await health(), 503, 'health() is 503'), 5000);
 
   const search = await runbook('search backup');
   assert.equal(search.status, 200);
@@ -130,7 +130,7 @@ async function outageBehaviour(): Promise<void> {
 }
 
 async function recovers(): Promise<void> {
-  await eventually(async () => assert.equal(await health(), 200), 10000);
+  await eventually(async () => assert.equal(await health(), 200, 'health() is 200'), 10000);
   const search = await runbook('search backup');
   assert.equal(search.status, 200);
   assert.ok(search.json.includes('Backup Strategy'), search.json.slice(0, 300));

@@ -114,16 +114,34 @@ test('front matter gives title, owner and tags; the first heading then is not th
   assert.deepEqual(commaTags.meta.tags, ['db', 'failover']);
 });
 
-test('front matter that is not YAML is a warning, and the rest still parses', () => {
-  const r = parseRunbook('x', 'x.md', ['---', 'title: [unclosed', '---', '# Still Here', '', '## Step', '', '- [ ] Do it', ''].join('\n'));
-  assert.equal(r.title, 'Still Here');
+test('front matter that is not YAML, or fails the schema, is an error at its line in the file; the rest still parses without it', () => {
+  const r = parseRunbook('x', 'x.md', ['---', 'title: Kept?', 'lock: [owner', '---', '# Still Here', '', '## Step', '', '- [ ] Do it', ''].join('\n'));
+  assert.equal(r.title, 'Still Here', 'served without its front matter');
+  assert.deepEqual(r.meta, {});
   assert.equal(r.tasks.length, 1);
   assert.equal(r.diagnostics.length, 1);
-  assert.equal(r.diagnostics[0]!.severity, 'warning');
-  assert.equal(r.diagnostics[0]!.line, 1);
-  assert.match(r.diagnostics[0]!.message, /front matter is not valid YAML/);
-  const wrongType = parseRunbook('y', 'y.md', '---\nlock: sometimes\n---\n# Y\n\ntext\n');
-  assert.match(wrongType.diagnostics[0]?.message ?? '', /front matter ignored: lock/);
+  assert.equal(r.diagnostics[0]!.severity, 'error');
+  assert.equal(r.diagnostics[0]!.line, 3, 'counted from the top of the file');
+  assert.match(r.diagnostics[0]!.message, /^front matter is not valid YAML/);
+  const wrongType = parseRunbook('y', 'y.md', '---\ntitle: Y\nlock: 3\n---\n# Y\n\ntext\n');
+  assert.deepEqual(wrongType.diagnostics, [{ line: 3, severity: 'error', message: 'front matter ignored: lock: Invalid option: expected one of "owner"|"none"' }]);
+  assert.deepEqual(wrongType.meta, {}, 'not half-applied: title is dropped too');
+  const notAMap = parseRunbook('z', 'z.md', '---\n- a\n---\n# Z\n\ntext\n');
+  assert.equal(notAMap.diagnostics[0]?.severity, 'error');
+  assert.equal(notAMap.diagnostics[0]?.line, 2);
+});
+
+test('unknown front-matter keys are kept and are not errors (other tools and newer capabilities add their own)', () => {
+  const r = parseRunbook('h', 'h.md', '---\ntitle: H\nweight: 10\ngates: [security]\n---\n# H\n\ntext\n');
+  assert.deepEqual(r.diagnostics, []);
+  assert.equal(r.meta.weight, 10);
+  assert.deepEqual(r.meta.gates, ['security']);
+});
+
+test('an empty file, or one with nothing after its front matter, is a warning', () => {
+  assert.deepEqual(parseRunbook('e', 'e.md', '').diagnostics, [{ line: 1, severity: 'warning', message: 'the runbook is empty' }]);
+  assert.deepEqual(parseRunbook('e', 'e.md', '\n  \n').diagnostics, [{ line: 1, severity: 'warning', message: 'the runbook is empty' }]);
+  assert.deepEqual(parseRunbook('f', 'f.md', '---\ntitle: F\n---\n\n').diagnostics, [{ line: 4, severity: 'warning', message: 'no text after the front matter' }]);
 });
 
 test('an explicit {#key} names the item and is not shown', () => {

@@ -44,7 +44,7 @@ before(async () => {
   cpSync(SEED, join(dir, 'production-readiness.md'));
   app = await startApp({ runbooks: dir });
   // Bolt checks its token with auth.test as it starts; let that land so later call counts are about the tests.
-  await eventually(() => assert.ok(app.slack.calls.some((c) => c.method === 'auth.test')));
+  await eventually(() => assert.ok(app.slack.calls.some((c) => c.method === 'auth.test'), 'app.slack.calls.some((c) => c.method === \'auth.test\')'));
 });
 
 after(async () => {
@@ -297,7 +297,7 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
 
   const res = await app.sim.press(alice, next, { message });
   assert.equal(res.status, 200);
-  await eventually(() => assert.equal(pageOf(message).page, 2));
+  await eventually(() => assert.equal(pageOf(message).page, 2, 'pageOf(message).page is 2'));
   assert.equal(app.slack.messages.size, [...app.slack.messages.values()].length);
   assert.deepEqual(validateSlack('blocks', message.blocks, 'respond'), []);
   assert.notEqual(textOf(message.blocks), firstPage);
@@ -308,7 +308,7 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
   assert.ok(jump, 'a jump menu');
   assert.equal(jump.options.length, of);
   await app.sim.select(alice, jump, jump.options[of - 1], { message });
-  await eventually(() => assert.equal(pageOf(message).page, of));
+  await eventually(() => assert.equal(pageOf(message).page, of, 'on the last page'));
   assert.ok(!elements(message.blocks).some((e) => e.action_id === RUNBOOK_ACTIONS.next), 'no Next on the last page');
   assert.match(textOf(message.blocks), new RegExp(`Step ${STEPS}\\b`));
 
@@ -322,7 +322,7 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
     const n = elements(again.blocks).find((e) => e.action_id === RUNBOOK_ACTIONS.next);
     if (!n) break;
     await app.sim.press(bob, n, { message: again });
-    await eventually(() => assert.equal(pageOf(again).page, page + 1));
+    await eventually(() => assert.equal(pageOf(again).page, page + 1, 'pageOf(again).page is page + 1'));
   }
   for (let i = 1; i <= STEPS; i++) {
     assert.equal(seen.filter((l) => l === `kubectl rollout restart deployment/service-${i}`).length, 1, `step ${i} command once`);
@@ -340,14 +340,14 @@ test('GET /metrics is Prometheus text counting /runbook commands', async () => {
   assert.ok(commandsSent > 5);
   await eventually(async () => {
     const res = await fetch(`${app.url}/metrics`);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(res.status, 200, 'res.status is 200');
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/, 'res.headers.get(\'content-type\') ?? \'\' matches /^text\\/plain/');
     const text = await res.text();
     const m = /^preflight_requests_total\{handler="command:\/runbook"\} (\d+)$/m.exec(text);
     assert.ok(m, text);
-    assert.equal(Number(m[1]), commandsSent);
-    assert.match(text, /^# TYPE preflight_requests_total counter$/m);
-    assert.match(text, /^preflight_request_duration_seconds_bucket\{handler="command:\/runbook",le="\+Inf"\} \d+$/m);
+    assert.equal(Number(m[1]), commandsSent, 'Number(m[1]) is commandsSent');
+    assert.match(text, /^# TYPE preflight_requests_total counter$/m, 'text matches /^# TYPE preflight_requests_total counter$/m');
+    assert.match(text, /^preflight_request_duration_seconds_bucket\{handler="command:\/runbook",le="\+Inf"\} \d+$/m, 'text matches /^preflight_request_duration_seconds_bucket\\{handler="command:\\/runbook",l…');
     assert.match(text, /^preflight_requests_total\{handler="action:runbook:page"\} \d+$/m, 'actions are labelled by capability:verb');
   });
 });
@@ -357,7 +357,7 @@ test('a retried event delivery (same event_id, x-slack-retry-num) is handled onc
   const publishes = () => app.slack.calls.filter((c) => c.method === 'views.publish' && c.body.user_id === bob.id).length;
   const first = await app.sim.event(event, 'EvRETRY1');
   assert.equal(first.status, 200);
-  await eventually(() => assert.equal(publishes(), 1));
+  await eventually(() => assert.equal(publishes(), 1, 'publishes() is 1'));
   const retry = await app.sim.event(event, 'EvRETRY1', 1);
   assert.equal(retry.status, 200, 'the retry is acknowledged so Slack stops retrying');
   const rows = await app.db.query<{ n: number }>("select count(*)::int as n from processed_events where event_id = 'EvRETRY1'");
@@ -366,7 +366,7 @@ test('a retried event delivery (same event_id, x-slack-retry-num) is handled onc
   assert.equal(publishes(), 1, 'the Home tab was not published twice');
   // A different event id is a different event and is handled.
   assert.equal((await app.sim.event(event, 'EvRETRY2')).status, 200);
-  await eventually(() => assert.equal(publishes(), 2));
+  await eventually(() => assert.equal(publishes(), 2, 'publishes() is 2'));
 });
 
 test('a Slack 429 on chat.postMessage is retried by the Web API client, not fatal', async () => {

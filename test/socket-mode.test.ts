@@ -96,7 +96,7 @@ test('stop() resolves once the socket is closed with a normal close handshake, a
   // The close frame (1000, normal closure) reached Slack before stop() resolved: a SIGTERM exit right after
   // it cannot cut the handshake short.
   assert.equal(client.closeCode, 1000, 'the client sent a close frame with 1000 before stop() resolved');
-  await eventually(() => assert.equal(client.closed, true));
+  await eventually(() => assert.equal(client.closed, true, 'client.closed is true'));
   // No reconnect after a deliberate stop.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(ws.connections.length, 1);

@@ -160,9 +160,27 @@ function launchStart(launchDate: string | undefined, text: string): Date {
   return new Date(`${launchDate}T00:00:00Z`);
 }
 
-/** An instance id from its name: lower-case slug, so it can be typed. */
+const MAX_INSTANCE_ID = 60;
+
+/** An instance id from its name: lower-case slug, so it can be typed; a long one is cut between words. */
 export function instanceId(name: string): string {
-  return slug(name).slice(0, 60);
+  const id = slug(name);
+  if (id.length <= MAX_INSTANCE_ID) return id;
+  const cut = id.lastIndexOf('-', MAX_INSTANCE_ID);
+  return id.slice(0, cut > 0 ? cut : MAX_INSTANCE_ID);
+}
+
+/**
+ * The name and launch date of `/checklist new <runbook> <name> [launch YYYY-MM-DD]`. `launch` is the keyword
+ * only when a date (anything starting with a digit) follows it, so "Launch party" and "Mobile launch" are names.
+ */
+export function nameAndLaunch(words: string[]): { name: string; launchDate?: string } {
+  for (let at = words.length - 2; at >= 0; at--) {
+    if (words[at]!.toLowerCase() === 'launch' && /^\d/.test(words[at + 1]!)) {
+      return { name: [...words.slice(0, at), ...words.slice(at + 2)].join(' ').trim(), launchDate: parseLaunchDate(words[at + 1]!) };
+    }
+  }
+  return { name: words.join(' ').trim() };
 }
 
 /** Items whose key or text matches the query: exact key, key tail, then all words of the text. */

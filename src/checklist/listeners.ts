@@ -18,7 +18,7 @@ import {
   instanceListBlocks,
   instanceOfBlock,
 } from './blocks.ts';
-import { deriveChange, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
+import { deriveChange, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, nameAndLaunch, parseDue, progress, type Instance } from './domain.ts';
 import {
   applyChange,
   assignItems,
@@ -146,13 +146,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       return { reply: say(CHECKLIST_HELP) };
     case 'new': {
       const [runbookQuery, ...rest] = args;
-      let launch: string | undefined;
-      const at = rest.findIndex((w) => w.toLowerCase() === 'launch');
-      if (at >= 0) {
-        launch = parseLaunchDate(rest[at + 1] ?? '');
-        rest.splice(at, 2);
-      }
-      const name = rest.join(' ').trim();
+      const { name, launchDate: launch } = nameAndLaunch(rest);
       if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new <runbook> <name> [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
       const found = deps.library.resolve(runbookQuery);
       if (!('runbook' in found)) return { reply: reply(notFoundBlocks('runbook', runbookQuery, found.suggestions.map((r) => r.id))) };

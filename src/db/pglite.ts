@@ -1,5 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db, Queryable } from './db.ts';
+import { lockDataDir } from './lock.ts';
 
 interface PGliteLike {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -17,12 +20,45 @@ function queryable(q: PGliteLike): Queryable {
   };
 }
 
+// ── Memory (issue 11 point 12) ──
+// PostgreSQL's defaults (shared_buffers 128MB, …) are sized for a server; in PGlite they live in a WebAssembly
+// heap that grows and never shrinks. Preflight's data is a few MB, so small buffers cost nothing measurable.
+const MEMORY_SETTINGS = ['shared_buffers=8MB', 'work_mem=1MB', 'maintenance_work_mem=4MB', 'temp_buffers=1MB', 'wal_buffers=256kB'];
+
+/** PGlite's own start parameters plus the memory settings above. */
+function startParams(defaults: readonly string[]): string[] {
+  return [...defaults, ...MEMORY_SETTINGS.flatMap((setting) => ['-c', setting])];
+}
+
+/**
+ * Creates a new data directory in a short-lived child process: initdb grows the WebAssembly heap to ~700 MB,
+ * which would otherwise stay in the serving process for its whole life.
+ */
+async function initDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const script = 'const { PGlite } = await import(process.argv[1]); const pg = await PGlite.create(process.argv[2]); await pg.close();';
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  if (code !== 0) throw new Error(`could not create the embedded database in ${dataDir}: ${stderr.trim().split('\n').pop() || `exit ${code}`}`);
+}
+
 /** Embedded PostgreSQL (PGlite) stored under dataDir, or in memory when dataDir is undefined. */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const pg = await PGlite.create(dataDir);
+  // One process per data directory: a second one would silently lose writes (issue 6).
+  const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
+  let pg;
+  try {
+    // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
+    const { PGlite } = await import('@electric-sql/pglite');
+    if (dataDir) await initDataDir(dataDir);
+    pg = await PGlite.create(dataDir, { startParams: startParams(PGlite.defaultStartParams) });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   return {
     kind: 'pglite',
     ...queryable(pg),
@@ -31,6 +67,12 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     async ping() {
       return !pg.closed;
     },
-    close: () => pg.close(),
+    async close() {
+      try {
+        await pg.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }

@@ -44,6 +44,8 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
   private watchers = new Map<string, FSWatcher>();
   private watching = false;
   private pending?: NodeJS.Timeout;
+  /** Front-matter errors already logged, so a reload of other files does not repeat them. */
+  private logged = new Set<string>();
   loaded = false;
 
   constructor(readonly dir: string, private readonly log?: Logger) {
@@ -59,6 +61,12 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
       const repaired = runbook.diagnostics.filter((d) => d.message.startsWith('mojibake'));
       // One line per file: the details are lint's job (`preflight lint --fix` rewrites the file).
       if (repaired.length) this.log?.warn({ file, repairs: repaired.length, firstLine: repaired[0]!.line }, 'repaired mojibake (UTF-8 read as Mac Roman) while loading; run preflight lint --fix');
+      for (const d of runbook.diagnostics.filter((d) => d.severity === 'error' && d.message.startsWith('front matter'))) {
+        const key = `${file}:${d.line}:${d.message}`;
+        if (this.logged.has(key)) continue;
+        this.logged.add(key);
+        this.log?.error({ file, line: d.line, problem: d.message }, 'runbook served without its front matter; run preflight lint');
+      }
       next.set(id, runbook);
     }
     this.byId = next;

@@ -6,7 +6,11 @@ import { escapeCode, escapeMrkdwn, mrkdwnLink } from '../slack/mrkdwn.ts';
 import { repairMojibake } from './mojibake.ts';
 import type { Block, Budget, Diagnostic, FrontMatter, Inline, ListItem, Priority, Runbook, Section, TaskItem } from './model.ts';
 
-const frontMatterSchema = z
+/**
+ * The front matter, one zod object for every capability: add a field here to give it meaning. Keys it does not
+ * name are kept (passthrough) and are no error, so runbooks written for other tools or a newer Preflight load.
+ */
+export const frontMatterSchema = z
   .object({
     title: z.string().optional(),
     kind: z.string().optional(),
@@ -40,14 +44,10 @@ export function parseRunbook(id: string, file: string, raw: string): Runbook {
   if (fm) {
     body = source.slice(fm[0].length);
     bodyLine = 1 + countLines(fm[0]);
-    try {
-      const parsed = frontMatterSchema.safeParse(parseYaml(fm[1] ?? '') ?? {});
-      if (parsed.success) meta = parsed.data as FrontMatter;
-      else diagnostics.push({ line: 1, severity: 'warning', message: `front matter ignored: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-    } catch (err) {
-      diagnostics.push({ line: 1, severity: 'warning', message: `front matter is not valid YAML: ${(err as Error).message.split('\n')[0]}` });
-    }
+    meta = frontMatter(fm[1] ?? '', diagnostics);
   }
+  // An empty runbook is most likely a mistake (a file created and never written, or text lost in a merge).
+  if (!body.trim()) diagnostics.push({ line: bodyLine, severity: 'warning', message: fm ? 'no text after the front matter' : 'the runbook is empty' });
 
   const root: Section = { key: '', title: '', depth: 0, path: [], line: 1, blocks: [], children: [] };
   const ctx: Context = { diagnostics, tasks: [], sectionKeys: new Set(['']), taskKeys: new Set() };
@@ -102,6 +102,38 @@ export function parseRunbook(id: string, file: string, raw: string): Runbook {
     source,
     checksum: createHash('sha256').update(source).digest('hex'),
   };
+}
+
+/**
+ * Parses front matter (the text between the `---` lines, which starts on the file's line 2). Front matter carries
+ * behaviour (`lock: owner`), so YAML or schema problems are errors, not warnings: ignoring them silently would
+ * change what the runbook means. On an error the runbook is served without its front matter.
+ */
+function frontMatter(yaml: string, diagnostics: Diagnostic[]): FrontMatter {
+  const FIRST_LINE = 2;
+  let data: unknown;
+  try {
+    data = parseYaml(yaml) ?? {};
+  } catch (err) {
+    const at = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line ?? 1;
+    const message = (err as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    diagnostics.push({ line: FIRST_LINE + at - 1, severity: 'error', message: `front matter is not valid YAML (so it is ignored): ${message}` });
+    return {};
+  }
+  const keyLine = (key: PropertyKey | undefined) => {
+    const i = key === undefined ? -1 : yaml.split('\n').findIndex((l) => l.startsWith(`${String(key)}:`));
+    return FIRST_LINE + Math.max(i, 0);
+  };
+  const parsed = frontMatterSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+      diagnostics.push({ line: keyLine(issue.path[0]), severity: 'error', message: `front matter ignored: ${where}${issue.message}` });
+    }
+    return {};
+  }
+  // Keys the schema does not name (Hugo's `weight`, a newer Preflight's fields) are kept without a word.
+  return parsed.data as FrontMatter;
 }
 
 interface Context {

@@ -84,14 +84,22 @@ export async function startApp(opts: { runbooks: string; env?: Record<string, st
 export const alice: SlackUser = { id: 'UALICE', name: 'alice' };
 export const bob: SlackUser = { id: 'UBOB', name: 'bob' };
 
-/** Waits until check() passes or the time is up (for work a listener does after acknowledging). */
+/**
+ * Waits until check() passes or the time is up (for work a listener does after acknowledging). Every assertion
+ * inside check carries a message (test/hardening-asserts.test.ts): without one, Node parses the test file to
+ * build a message on each failed attempt, every 25 ms.
+ */
 export async function eventually<T>(check: () => T | Promise<T>, ms = 5000): Promise<T> {
   const until = Date.now() + ms;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await check();
     } catch (err) {
-      if (Date.now() > until) throw err;
+      if (Date.now() > until) {
+        // Say it was retried, so a failure here is not read as a single unlucky check.
+        if (err instanceof Error) err.message += ` (still failing after ${attempt} attempts over ${ms} ms)`;
+        throw err;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
   }
