@@ -5,7 +5,6 @@ import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
 import { itemRef } from '../src/checklist/domain.ts';
-import { checklistUpdaters } from '../src/checklist/listeners.ts';
 import { alice, bob, eventually, runbooksDir, SEED, startApp, type TestApp } from './support/harness.ts';
 
 interface Opt {
@@ -73,7 +72,7 @@ function keyOf(runbookId: string, value: string): string {
 }
 
 async function settle(app: TestApp): Promise<void> {
-  await checklistUpdaters.get(app.preflight.deps)!.idle();
+  await app.preflight.deps.redraws.settled();
 }
 
 async function post(app: TestApp, text: string, user = alice, channel = CHANNEL): Promise<void> {
