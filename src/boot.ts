@@ -66,7 +66,7 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
       await server.stop();
       // Claimed jobs go back to the database for another instance (or the next start) to take.
       await jobs.stop();
-      // In-flight requests are done; let pending work (checklist message updates) finish before the pool closes.
+      // In-flight requests are done; capabilities' own stop hooks run before the pool closes (redraws are in jobs).
       for (const hook of deps.onStop) await hook();
       if (!opts.db) await db.close();
     },

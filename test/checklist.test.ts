@@ -5,7 +5,6 @@ import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
 import { itemRef } from '../src/checklist/domain.ts';
-import { checklistUpdaters } from '../src/checklist/listeners.ts';
 import { alice, bob, eventually, runbooksDir, SEED, startApp, type TestApp } from './support/harness.ts';
 
 interface Opt {
@@ -73,7 +72,7 @@ function keyOf(runbookId: string, value: string): string {
 }
 
 async function settle(app: TestApp): Promise<void> {
-  await checklistUpdaters.get(app.preflight.deps)!.idle();
+  await app.preflight.deps.redraws.settled();
 }
 
 async function post(app: TestApp, text: string, user = alice, channel = CHANNEL): Promise<void> {
@@ -81,6 +80,11 @@ async function post(app: TestApp, text: string, user = alice, channel = CHANNEL)
   const res = await app.sim.command('/checklist', text, user, channel);
   assert.equal(res.status, 200);
   await eventually(() => assert.ok(app.slack.channelMessages(channel).length > before, `nothing posted for ${text}: ${JSON.stringify(res.body)}`));
+  // Slack holds a message before Preflight has recorded it; commands naming "the channel's last checklist" need the record.
+  await eventually(async () => {
+    const rows = await app.db.query<{ n: number }>('select count(*)::int as n from checklist_messages where channel = $1', [channel]);
+    assert.ok(rows[0]!.n >= app.slack.channelMessages(channel).length, `posted messages of ${text} recorded`);
+  });
 }
 
 function ephemeralText(res: { body: unknown }): string {

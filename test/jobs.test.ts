@@ -62,6 +62,9 @@ test('rearming a job that is running runs it once more after, at least minInterv
   await s.schedule({ name: 'redraw', key: 'm1', runAt: clock }, { rearm: true });
   assert.equal((await getJob(db, 'redraw', 'm1'))?.state, 'pending', 'a done job rearms');
   await s.runDue();
+  assert.equal(runs, 2, 'a done job asked again right after its run still waits for its interval');
+  clock = new Date(clock.getTime() + 1000);
+  await s.runDue();
   assert.equal(runs, 3, 'and runs again');
   await s.stop();
 });

@@ -35,7 +35,7 @@ import {
   recordMessage,
   setDue,
 } from './store.ts';
-import { MessageUpdater } from './updater.ts';
+import { CHECKLIST_REDRAW, checklistRedraw, renderChecklist } from './redraw.ts';
 
 /** Slack's answer window is 3 s; database work for an acknowledgement gets most of it. */
 const ACK_BUDGET_MS = 2500;
@@ -220,7 +220,8 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
 /**
  * Per-app memory for the click path: instances never change once created, so a click needs no lookup query
  * after the first; and an instance's item rows are synced with its runbook whenever the runbook's text differs
- * from the one last synced, so an item added to the file can never be clicked into a missing row.
+ * from the one last synced, so an item added to the file can never be clicked into a missing row. Safe to
+ * lose and to differ between instances: it only caches what never changes, and syncing is idempotent.
  */
 class ClickCache {
   private instances = new Map<string, Instance>();
@@ -262,6 +263,8 @@ async function applyTick(deps: Deps, t: { id: string; user: string; seen: { show
     { instanceId: t.id, ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
     deps.now(),
   );
+  // Marked before the click is acknowledged: an acknowledged click's redraw is in the database for any instance.
+  await deps.redraws.mark(CHECKLIST_REDRAW, t.id);
   return { result, runbook };
 }
 
@@ -277,9 +280,9 @@ function shownSelection(body: BlockAction, blockId: string, actionId: string): {
 
 /** Registers /checklist, the checkboxes and the App Home tab. */
 export function register(app: App, deps: Deps): void {
-  const updater = new MessageUpdater(deps, app.client);
-  checklistUpdaters.set(deps, updater);
-  deps.onStop.push(() => updater.close());
+  deps.redraws.define(CHECKLIST_REDRAW, checklistRedraw(deps));
+  // Posted copies are redrawn by whichever instance claims the job (jobs/redraw.ts), at most once a second.
+  const redraw = (id: string) => deps.redraws.mark(CHECKLIST_REDRAW, id).catch((err) => deps.log.warn({ err: (err as Error).message, id }, 'checklist redraw not scheduled'));
 
   // A runbook edited in git: give new items their state rows and redraw every posted copy of its checklists.
   deps.library.on('change', (ids) => {
@@ -288,7 +291,7 @@ export function register(app: App, deps: Deps): void {
       for (const instance of (await listInstances(deps.db)).filter((i) => changed.has(i.runbookId))) {
         const runbook = deps.library.get(instance.runbookId);
         if (runbook) await syncInstance(deps.db, instance.id, runbook, deps.now());
-        updater.schedule(instance.id);
+        await redraw(instance.id);
       }
     })().catch((err) => deps.log.warn({ err: (err as Error).message }, 'checklists not refreshed after a runbook change'));
   });
@@ -302,7 +305,7 @@ export function register(app: App, deps: Deps): void {
       await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? err.message : errorText(err) });
       return;
     }
-    if (result.changed) updater.schedule(result.changed);
+    if (result.changed) await redraw(result.changed);
     if (!result.post) {
       await ack({ response_type: 'ephemeral', ...(result.reply ?? say('Done.')) });
       return;
@@ -313,10 +316,15 @@ export function register(app: App, deps: Deps): void {
       await syncInstance(deps.db, instance.id, runbook, deps.now());
       const state = await loadState(deps.db, instance.id);
       const pages = checklistPages({ instance, runbook, state, now: deps.now(), sectionKey });
+      const posted: string[] = [];
       for (const [page, blocks] of pages.entries()) {
-        const posted = await client.chat.postMessage({ channel: cmd.channel_id, blocks, text: fallbackText(blocks), unfurl_links: false });
-        await recordMessage(deps.db, { channel: cmd.channel_id, ts: posted.ts!, instanceId: instance.id, sectionKey, page });
+        const sent = await client.chat.postMessage({ channel: cmd.channel_id, blocks, text: fallbackText(blocks), unfurl_links: false });
+        await recordMessage(deps.db, { channel: cmd.channel_id, ts: sent.ts!, instanceId: instance.id, sectionKey, page });
+        posted.push(sent.ts!);
       }
+      // A tick between drawing and recording these pages redrew only the copies already recorded: catch up.
+      const now = await renderChecklist(deps, instance.id);
+      if (pages.some((blocks, i) => JSON.stringify(now.find((m) => m.channel === cmd.channel_id && m.ts === posted[i])?.blocks) !== JSON.stringify(blocks))) await redraw(instance.id);
     } catch (err) {
       deps.log.warn({ err }, 'posting a checklist failed');
       const code = (err as { data?: { error?: string } }).data?.error;
@@ -348,8 +356,8 @@ export function register(app: App, deps: Deps): void {
       const names = outcome.result.refused.map((r) => `_${runbook.tasks.find((t) => t.key === r.key)?.mrkdwn ?? r.key}_ (ticked by ${userMention(r.by)})`);
       await tell(`🔒 This checklist is locked to owners: only whoever ticked an item, or an admin, may untick it. Kept: ${names.join(', ')}`);
     }
-    // Redraw every message of the instance from the database (also after a failure: the clicker's view may be wrong).
-    updater.schedule(id);
+    // After a failure too (the click may not have been stored, or its redraw not marked): the clicker's view may be wrong.
+    if (!outcome.result && id) await redraw(id);
     if (body.view) await publishHome(deps, client, user).catch((err) => deps.log.warn({ err }, 'home not republished'));
   });
 
@@ -358,6 +366,3 @@ export function register(app: App, deps: Deps): void {
     await publishHome(deps, client, event.user);
   });
 }
-
-/** The updater of each running app, so tests and shutdown can wait for pending message updates. */
-export const checklistUpdaters = new WeakMap<Deps, MessageUpdater>();

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Db, Queryable } from '../db/db.ts';
 import { isUnavailable } from '../db/db.ts';
 import type { Logger } from '../log.ts';
-import { claimDue, completeJob, failJob, insertJob, releaseWorker, type Job, type NewJob } from './store.ts';
+import { claimDue, completeJob, extendLeases, failJob, insertJob, releaseWorker, type Job, type NewJob } from './store.ts';
 
 /** What a job's run gets besides the job itself. */
 export interface JobContext {
@@ -32,6 +32,21 @@ export type Producer = (now: Date) => Promise<void>;
 const LATE_MS = 60_000;
 const LEASE_MS = 30_000;
 const BATCH = 20;
+/** Wake-up times kept per instance; beyond that the poll catches the rest. */
+const MAX_WAKES = 1000;
+
+/**
+ * Thrown by a job that must wait (Slack answered 429 with Retry-After): it runs again after `ms`, on whichever
+ * instance claims it then, the attempt does not count, and nothing brings it forward.
+ */
+export class RetryLater extends Error {
+  constructor(
+    readonly ms: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * The app's one scheduler (pg-boss `timekeeper.ts`, graphile-worker `cron.ts`): due work is rows in `jobs`,
@@ -43,14 +58,28 @@ export class Scheduler {
   private readonly definitions = new Map<string, JobDefinition>();
   private readonly producers: Array<{ name: string; produce: Producer }> = [];
   private poller?: NodeJS.Timeout;
-  private wakeTimer?: { at: number; timer: NodeJS.Timeout };
+  /** Real times (ms, ascending) at which this instance knows work is due; one timer for the earliest. */
+  private wakes: number[] = [];
+  private wakeTimer?: NodeJS.Timeout;
+  /** Jobs running here, whose leases the heartbeat renews. */
+  private readonly held = new Set<number>();
+  private heartbeat?: NodeJS.Timeout;
   private running?: Promise<number>;
   private again = false;
   private stopped = false;
 
   constructor(
-    private readonly opts: { db: Db; log: Logger; now: () => Date },
+    private readonly opts: { db: Db; log: Logger; now: () => Date; /** How long a claim holds unless renewed (default 30 s). */ leaseMs?: number },
   ) {}
+
+  private get leaseMs(): number {
+    return this.opts.leaseMs ?? LEASE_MS;
+  }
+
+  /** The database the jobs live in. */
+  get db(): Db {
+    return this.opts.db;
+  }
 
   /** Registers a kind of job; its name is the `name` of the rows it runs. */
   define(def: JobDefinition): void {
@@ -90,8 +119,9 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.poller);
-    clearTimeout(this.wakeTimer?.timer);
+    clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
+    this.wakes = [];
     await this.running?.catch(() => undefined);
     await releaseWorker(this.opts.db, this.worker).catch(() => undefined);
   }
@@ -132,7 +162,7 @@ export class Scheduler {
         if (this.stopped) return ran;
         let jobs: Job[];
         try {
-          jobs = await claimDue(this.opts.db, { worker: this.worker, now: this.opts.now(), leaseMs: LEASE_MS, limit: BATCH, names: this.names() });
+          jobs = await claimDue(this.opts.db, { worker: this.worker, now: this.opts.now(), leaseMs: this.leaseMs, limit: BATCH, names: this.names() });
         } catch (err) {
           this.warn(err, 'could not claim due jobs');
           return ran;
@@ -148,33 +178,76 @@ export class Scheduler {
   private async execute(job: Job): Promise<void> {
     const def = this.definitions.get(job.name)!;
     const now = this.opts.now();
+    this.hold(job.id);
     try {
       await def.run(job, { now, late: now.getTime() - job.runAt.getTime() > LATE_MS });
       const done = this.opts.now();
       await completeJob(this.opts.db, { id: job.id, worker: this.worker, now: done, rerunAt: new Date(done.getTime() + (def.minIntervalMs ?? 0)) });
       if (def.minIntervalMs) this.wake(new Date(done.getTime() + def.minIntervalMs));
     } catch (err) {
+      if (err instanceof RetryLater) {
+        const retryAt = new Date(this.opts.now().getTime() + err.ms);
+        this.opts.log.info({ key: job.key, retryInMs: err.ms, err: err.message }, `job ${job.name} backs off`);
+        await failJob(this.opts.db, { id: job.id, worker: this.worker, error: err.message, retryAt, backOff: true }).catch(() => undefined);
+        this.wake(retryAt);
+        return;
+      }
       const max = def.maxAttempts ?? 5;
       const retryAt = job.attempts < max ? new Date(this.opts.now().getTime() + 1000 * 2 ** (job.attempts - 1)) : undefined;
       this.warn(err, `job ${job.name} failed${retryAt ? '; will retry' : ' for good'}`, { key: job.key, attempt: job.attempts });
       await failJob(this.opts.db, { id: job.id, worker: this.worker, error: (err as Error).message ?? String(err), retryAt }).catch(() => undefined);
       if (retryAt) this.wake(retryAt);
+    } finally {
+      this.release(job.id);
     }
   }
 
-  /** Sets one timer for the earliest time this instance knows work is due (real time; polls catch the rest). */
+  private hold(id: number): void {
+    this.held.add(id);
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      const until = new Date(this.opts.now().getTime() + this.leaseMs);
+      extendLeases(this.opts.db, { worker: this.worker, ids: [...this.held], until }).catch((err) => this.warn(err, 'could not renew job leases'));
+      // Renewed three times a lease, so only a dead instance loses its claims.
+    }, this.leaseMs / 3);
+    this.heartbeat.unref();
+  }
+
+  private release(id: number): void {
+    this.held.delete(id);
+    if (this.held.size) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /**
+   * Remembers when this instance knows work is due (real time) and keeps one timer for the earliest: a later
+   * wake-up (a redraw's rerun) is not dropped for an earlier one. Polls catch what other instances scheduled.
+   */
   private wake(at: Date): void {
     if (this.stopped || !this.poller) return;
-    const delay = Math.max(0, at.getTime() - this.opts.now().getTime());
-    const when = Date.now() + delay;
-    if (this.wakeTimer && this.wakeTimer.at <= when) return;
-    clearTimeout(this.wakeTimer?.timer);
-    const timer = setTimeout(() => {
-      this.wakeTimer = undefined;
+    // A couple of ms late, so the claim's clock has surely reached the job's time.
+    const when = Date.now() + Math.max(0, at.getTime() - this.opts.now().getTime()) + 2;
+    // A wake-up due a few ms after this one is the same pass.
+    if (this.wakes.some((w) => w >= when && w - when < 5)) return;
+    const i = this.wakes.findIndex((w) => w > when);
+    this.wakes.splice(i < 0 ? this.wakes.length : i, 0, when);
+    if (this.wakes.length > MAX_WAKES) this.wakes.pop();
+    if (this.wakes[0] === when) this.arm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    const next = this.wakes[0];
+    if (next === undefined) return;
+    this.wakeTimer = setTimeout(() => {
+      const t = Date.now();
+      this.wakes = this.wakes.filter((w) => w > t);
+      this.arm();
       void this.runDue();
-    }, delay);
-    timer.unref();
-    this.wakeTimer = { at: when, timer };
+    }, Math.max(0, next - Date.now()));
+    this.wakeTimer.unref();
   }
 
   private warn(err: unknown, msg: string, extra: Record<string, unknown> = {}): void {

@@ -44,7 +44,8 @@ export interface NewJob {
 /**
  * Inserts the job unless (name, key) exists: scheduling is idempotent. Returns true when this call created it.
  * With `rearm`, an existing job is asked to run again: a pending one keeps the earlier run time, a running one
- * runs once more when it finishes, a finished one becomes pending at `runAt` (redraws that must converge).
+ * runs once more when it finishes, a finished one becomes pending at `runAt` (redraws that must converge);
+ * never before the row's `not_before` (the last run's interval or a 429's Retry-After).
  */
 export async function insertJob(q: Queryable, job: NewJob, opts: { rearm?: boolean } = {}): Promise<boolean> {
   const payload = JSON.stringify(job.payload ?? {});
@@ -57,9 +58,9 @@ export async function insertJob(q: Queryable, job: NewJob, opts: { rearm?: boole
      on conflict (name, key) do update set
        payload  = excluded.payload,
        rerun    = jobs.state = 'running',
-       run_at   = case when jobs.state = 'pending' then least(jobs.run_at, excluded.run_at)
-                       when jobs.state = 'running' then jobs.run_at
-                       else excluded.run_at end,
+       run_at   = greatest(case when jobs.state = 'pending' then least(jobs.run_at, excluded.run_at)
+                                when jobs.state = 'running' then jobs.run_at
+                                else excluded.run_at end, jobs.not_before),
        state    = case when jobs.state = 'running' then 'running' else 'pending' end,
        attempts = case when jobs.state = 'running' then jobs.attempts else 0 end
      returning (xmax = 0) as inserted`,
@@ -98,26 +99,40 @@ export async function claimDue(q: Queryable, opts: { worker: string; now: Date; 
   return rows.map(toJob);
 }
 
-/** Marks a claimed job done, or pending again at `rerunAt` when it was asked for again while it ran. */
+/**
+ * Marks a claimed job done, or pending again at `rerunAt` when it was asked for again while it ran; either
+ * way it may not run again before `rerunAt`.
+ */
 export async function completeJob(q: Queryable, opts: { id: number; worker: string; now: Date; rerunAt: Date }): Promise<void> {
   await q.query(
     `update jobs set state = case when rerun then 'pending' else 'done' end,
        run_at = case when rerun then $4 else run_at end,
        attempts = case when rerun then 0 else attempts end,
-       rerun = false, done_at = $3, locked_by = null, locked_until = null, last_error = null
+       rerun = false, done_at = $3, not_before = $4, locked_by = null, locked_until = null, last_error = null
      where id = $1 and locked_by = $2`,
     [opts.id, opts.worker, opts.now, opts.rerunAt],
   );
 }
 
-/** Gives a job back after a failure: pending again at retryAt, or failed for good when retryAt is undefined. */
-export async function failJob(q: Queryable, opts: { id: number; worker: string; error: string; retryAt?: Date }): Promise<void> {
+/**
+ * Gives a job back after a failure: pending again at retryAt, or failed for good when retryAt is undefined.
+ * With `backOff` (Slack said "not now": a 429), the attempt does not count and nothing runs it before retryAt.
+ */
+export async function failJob(q: Queryable, opts: { id: number; worker: string; error: string; retryAt?: Date; backOff?: boolean }): Promise<void> {
   await q.query(
     `update jobs set state = case when $4::timestamptz is null then 'failed' else 'pending' end,
-       run_at = coalesce($4::timestamptz, run_at), last_error = $3, locked_by = null, locked_until = null
+       run_at = coalesce($4::timestamptz, run_at), last_error = $3, locked_by = null, locked_until = null,
+       attempts = case when $5 then greatest(attempts - 1, 0) else attempts end,
+       not_before = case when $5 then $4::timestamptz else not_before end
      where id = $1 and locked_by = $2`,
-    [opts.id, opts.worker, opts.error.slice(0, 500), opts.retryAt ?? null],
+    [opts.id, opts.worker, opts.error.slice(0, 500), opts.retryAt ?? null, opts.backOff ?? false],
   );
+}
+
+/** Extends the lease of jobs this worker is still running (a slow Slack must not let another instance take them). */
+export async function extendLeases(q: Queryable, opts: { worker: string; ids: number[]; until: Date }): Promise<void> {
+  if (!opts.ids.length) return;
+  await q.query("update jobs set locked_until = $3 where locked_by = $1 and state = 'running' and id = any($2::bigint[])", [opts.worker, opts.ids, opts.until]);
 }
 
 /** Gives back what this worker holds (graceful shutdown), so another instance takes it at once. */
