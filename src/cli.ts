@@ -7,11 +7,14 @@ import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
+import { exportRollback } from './rollback/export.ts';
 
 const USAGE = `Usage: preflight <command>
   lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
   export <checklist> [--format csv|md] [--out FILE]
                                           a checklist's items and state (default csv, to stdout)
+  export rollback <run> --format md [--out FILE]
+                                          a rollback run's timeline for the post-mortem
   migrate                                 apply database migrations and exit`;
 
 /** Opens the configured database and brings its schema up to date. */
@@ -64,6 +67,25 @@ export async function run(argv: string[]): Promise<number> {
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'csv' }, out: { type: 'string' } }, allowPositionals: true });
       const id = positionals[0];
+      if (id === 'rollback' && positionals.length === 2) {
+        if (values.format !== 'md') {
+          console.error('Usage: preflight export rollback <run> --format md [--out FILE]');
+          return 2;
+        }
+        const db = await openMigrated(loadConfig());
+        try {
+          const text = await exportRollback(db, positionals[1]!, new Date());
+          if (text === undefined) {
+            console.error(`No rollback run "${positionals[1]}".`);
+            return 1;
+          }
+          if (values.out) writeFileSync(values.out, text);
+          else process.stdout.write(text);
+          return 0;
+        } finally {
+          await db.close();
+        }
+      }
       if (!id || !['csv', 'md'].includes(values.format ?? '')) {
         console.error('Usage: preflight export <checklist> [--format csv|md] [--out FILE]');
         return 2;

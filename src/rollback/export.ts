@@ -1,4 +1,6 @@
-import { allSteps, formatDuration, formatMinutes, phaseTimings, type Run, type RunEvent, type StepState } from './domain.ts';
+import type { Queryable } from '../db/db.ts';
+import { allSteps, parseRunRef, formatDuration, formatMinutes, phaseTimings, type Run, type RunEvent, type StepState } from './domain.ts';
+import { events, loadRun } from './store.ts';
 
 const iso = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 /** Table cells: one line, no pipe breaking the table. */
@@ -56,4 +58,12 @@ export function timelineMarkdown(run: Run, steps: Map<string, StepState>, log: R
     out.push(`- ${iso(e.at)} (+${formatDuration(e.at.getTime() - run.startedAt.getTime())}) ${e.actor ?? 'Preflight'}: ${what}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The timeline of run `ref` (`12` or `#12`) from the database, or undefined when there is no such run. */
+export async function exportRollback(q: Queryable, ref: string, now: Date): Promise<string | undefined> {
+  const id = parseRunRef(ref);
+  const loaded = id === undefined ? undefined : await loadRun(q, id);
+  if (!loaded) return undefined;
+  return timelineMarkdown(loaded.run, loaded.steps, await events(q, loaded.run.id), now);
 }
