@@ -221,3 +221,27 @@ test('with several plans /rollback lists them and /rollback <runbook> picks one;
     await two.stop();
   }
 });
+
+test('who is on call comes from /oncall when it is there, and the on-call may abort someone else\'s run', async () => {
+  const deps = app.preflight.deps;
+  const seen: Date[] = [];
+  deps.onCall = async (at) => {
+    seen.push(at);
+    return [{ rotationId: 'r1', rotationName: 'Primary', userId: 'UONCALL' }];
+  };
+  try {
+    const body = await command(app, '', alice);
+    assert.ok(textOf(body.blocks).includes('On call: <@UONCALL>'), 'on call shown instead of the owner');
+    assert.ok(seen.length >= 1, 'asked for now');
+    const run = await startRun(app, alice, { reason: 'on-call abort', channel: 'CONCALL' });
+    const onCall: SlackUser = { id: 'UONCALL', name: 'oncall' };
+    assert.match(textOf((await command(app, 'abort handing over', onCall, 'CONCALL')).blocks), new RegExp(`Run #${runIdOf(run)} aborted`), 'the on-call may abort');
+    // A failing /oncall does not stop the plan from showing.
+    deps.onCall = async () => {
+      throw new Error('oncall down');
+    };
+    assert.ok(textOf((await command(app, '', alice)).blocks).includes('No on-call or owner known'), 'falls back when /oncall fails');
+  } finally {
+    deps.onCall = undefined;
+  }
+});

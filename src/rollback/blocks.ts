@@ -1,7 +1,7 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import { actions, button, context, header, paginate, section, splitMrkdwn } from '../slack/blocks.ts';
 import { MESSAGE_BLOCKS, SECTION_TEXT } from '../slack/limits.ts';
-import { escapeCode, escapeMrkdwn, safePlain, slackDate, userMention } from '../slack/mrkdwn.ts';
+import { escapeCode, escapeMrkdwn, mrkdwnLink, safePlain, slackDate, userMention } from '../slack/mrkdwn.ts';
 import {
   allBudgetsEnd,
   allSteps,
@@ -290,7 +290,7 @@ export function statusBlocks(runs: Array<{ run: Run; link?: string; resolved: nu
   if (!runs.length) return [section('No rollback is open. `/rollback` shows the plan; `/rollback rehearse` runs a drill.')];
   const lines = runs.map(({ run, link, resolved, total }) => {
     const title = escapeMrkdwn(runTitle(run));
-    return `• ${link ? `<${link}|${title}>` : title} — ${resolved}/${total} steps, ${formatDuration(now.getTime() - run.startedAt.getTime())} since ${slackDate(run.startedAt, '{time}')} by ${userMention(run.startedBy)} in <#${run.channel}>`;
+    return `• ${link ? mrkdwnLink(link, title) : title} — ${resolved}/${total} steps, ${formatDuration(now.getTime() - run.startedAt.getTime())} since ${slackDate(run.startedAt, '{time}')} by ${userMention(run.startedBy)} in <#${run.channel}>`;
   });
   const pieces = splitMrkdwn(lines.join('\n'), SECTION_TEXT);
   return [header(`Open rollbacks (${runs.length})`), ...pieces.slice(0, MESSAGE_BLOCKS - 2).map((t) => section(t))];
