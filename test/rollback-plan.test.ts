@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { planPages, runMessage } from '../src/rollback/blocks.ts';
-import { allSteps, commandGroups, fillCommand, mayAbort, parseRunRef, phaseDeadlines, phaseTimings, plansOf, reminders, type Run, type StepState } from '../src/rollback/domain.ts';
+import { allSteps, cleanValues, commandGroups, fillCommand, mayAbort, parseRunRef, phaseDeadlines, phaseTimings, plansOf, reminders, type Run, type StepState } from '../src/rollback/domain.ts';
 import { timelineMarkdown } from '../src/rollback/export.ts';
 import { parseRunbook } from '../src/runbooks/parse.ts';
 import { MESSAGE_BLOCKS } from '../src/slack/limits.ts';
@@ -85,6 +85,9 @@ test('command groups, placeholders, run references and abort permissions', () =>
   ]);
   assert.equal(fillCommand('git checkout <previous-commit> && echo <other>', { 'previous-commit': 'abc123' }), 'git checkout abc123 && echo <other>');
   assert.deepEqual(['12', '#12', 'run-12', 'x', undefined].map(parseRunRef), [12, 12, 12, undefined, undefined]);
+  const plan = plansOf(seed)[0]!;
+  assert.deepEqual(cleanValues(plan, { 'previous-commit': ' ab```c\n<!channel> ', other: 'ignored' }), { 'previous-commit': "ab'''c <!channel>" }, 'one line, cannot close the code block; unknown names dropped');
+  assert.deepEqual(cleanValues(plan, { 'previous-commit': '   ' }), {}, 'empty values dropped');
   const run = { startedBy: 'UALICE' };
   assert.equal(mayAbort(run, 'UALICE', [], []), true, 'starter');
   assert.equal(mayAbort(run, 'UBOB', ['UBOB'], []), true, 'on call');

@@ -296,11 +296,11 @@ export function parseRunRef(text: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Placeholder values a user typed: trimmed, empty ones dropped, each at most 500 characters. */
+/** Placeholder values a user typed: one line, no backticks (they go inside code blocks), empty ones dropped, at most 500 characters. */
 export function cleanValues(plan: Plan, raw: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of plan.placeholders) {
-    const v = raw[name]?.trim();
+    const v = raw[name]?.replace(/`/g, "'").replace(/\s+/g, ' ').trim();
     if (v) out[name] = v.slice(0, 500);
   }
   return out;
