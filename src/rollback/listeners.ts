@@ -16,7 +16,6 @@ import {
   ROLLBACK_HELP,
   ROLLBACK_VIEWS,
   runMessage,
-  runTitle,
   skipModal,
   startModal,
   statusBlocks,
@@ -462,5 +461,3 @@ export function register(app: App, deps: Deps): void {
     }
   });
 }
-
-
