@@ -9,11 +9,14 @@ import { migrate } from './db/migrate.ts';
 import { listJobs, makeDue } from './jobs/store.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
+import { exportRollback } from './rollback/export.ts';
 
 const USAGE = `Usage: preflight <command>
   lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
   export <checklist> [--format csv|md] [--out FILE]
                                           a checklist's items and state (default csv, to stdout)
+  export rollback <run> --format md [--out FILE]
+                                          a rollback run's timeline for the post-mortem
   migrate                                 apply database migrations and exit
   jobs [list [NAME]]                      scheduled work: pending, running and failed jobs (newest first)
   jobs run <name> <key>                   make a job due now; a running Preflight takes it within a second`;
@@ -98,6 +101,25 @@ export async function run(argv: string[]): Promise<number> {
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, options: { format: { type: 'string', default: 'csv' }, out: { type: 'string' } }, allowPositionals: true });
       const id = positionals[0];
+      if (id === 'rollback' && positionals.length === 2) {
+        if (values.format !== 'md') {
+          console.error('Usage: preflight export rollback <run> --format md [--out FILE]');
+          return 2;
+        }
+        const db = await openMigrated(loadConfig());
+        try {
+          const text = await exportRollback(db, positionals[1]!, new Date());
+          if (text === undefined) {
+            console.error(`No rollback run "${positionals[1]}".`);
+            return 1;
+          }
+          if (values.out) writeFileSync(values.out, text);
+          else process.stdout.write(text);
+          return 0;
+        } finally {
+          await db.close();
+        }
+      }
       if (!id || !['csv', 'md'].includes(values.format ?? '')) {
         console.error('Usage: preflight export <checklist> [--format csv|md] [--out FILE]');
         return 2;

@@ -4,7 +4,7 @@ import { boot } from '../boot.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { FakeSlack, type FakeMessage } from './fakeSlack.ts';
-import { renderBlocks, type Target } from './render.ts';
+import { mrkdwnToText, renderBlocks, type Target } from './render.ts';
 import { SlackSimulator, type SlackUser } from './simulator.ts';
 
 const HELP = `Type a slash command as in Slack: /runbook, /runbook production-readiness, /runbook search backup …
@@ -12,7 +12,22 @@ const HELP = `Type a slash command as in Slack: /runbook, /runbook production-re
   <n> <choice>   pick a choice from menu n
   /as <name>     act as another user (e.g. /as alice)
   /home          open your App Home tab
+  (a form)       answer each field at its prompt; Enter leaves an optional one empty, "cancel" closes it
   help           this text;  quit  to leave`;
+
+interface ModalField {
+  blockId: string;
+  actionId: string;
+  label: string;
+  optional: boolean;
+}
+
+/** The text inputs of a modal, in order, as prompts. */
+function modalFields(blocks: unknown[]): ModalField[] {
+  return (blocks as Array<{ type: string; block_id?: string; optional?: boolean; label?: { text: string }; element?: { type: string; action_id?: string } }>)
+    .filter((b) => b.type === 'input' && b.element?.type === 'plain_text_input')
+    .map((b) => ({ blockId: b.block_id ?? '', actionId: b.element!.action_id ?? '', label: b.label?.text ?? b.block_id ?? '', optional: !!b.optional }));
+}
 
 /** Turns a name into a stable Slack-like user id, so /as alice is always the same person. */
 export function userFor(name: string): SlackUser {
@@ -33,6 +48,13 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
   const channel = 'C0CONSOLE';
   let user = userFor(process.env.USER && process.env.USER !== 'root' ? process.env.USER : 'you');
   let focus: { targets: Target[]; message?: FakeMessage; view?: Record<string, unknown> } = { targets: [] };
+  // A modal (views.open) is filled in field by field at the prompt, then submitted like Slack would.
+  let modal: { view: Record<string, unknown>; fields: ModalField[]; at: number; values: Record<string, Record<string, string>> } | undefined;
+  const PROMPT = 'preflight> ';
+  const askNext = () => {
+    const field = modal?.fields[modal.at];
+    rl.setPrompt(field ? `  ${field.label}${field.optional ? ' (optional)' : ''}> ` : PROMPT);
+  };
 
   const show = (blocks: unknown[] | undefined, text: string | undefined, where: { message?: FakeMessage; view?: Record<string, unknown> }) => {
     const drawn = renderBlocks(blocks ?? []);
@@ -41,20 +63,31 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
   };
   slack.on('message', (m) => {
     if (m.ephemeral && m.user && m.user !== user.id) return;
+    // Thread replies are shown under their message, which keeps its buttons on screen.
+    if (m.thread_ts) return void console.log(`  ↳ ${mrkdwnToText(m.text ?? '')}`);
     show(m.blocks, m.text, { message: m });
   });
   slack.on('view', (who, view) => {
     if (who === user.id) show((view as { blocks?: unknown[] }).blocks, undefined, { view: view as Record<string, unknown> });
+    if (who === 'modal') {
+      const v = view as Record<string, unknown> & { title?: { text: string }; blocks?: unknown[] };
+      const fields = modalFields(v.blocks ?? []);
+      console.log(`\n┏━ ${v.title?.text ?? 'Form'} ━━  (answer each field; "cancel" closes the form)\n${renderBlocks((v.blocks ?? []).filter((b) => (b as { type: string }).type !== 'input'), 1, true).text}`);
+      modal = { view: v, fields, at: 0, values: {} };
+      askNext();
+      rl.prompt();
+    }
   });
 
   console.log(`Preflight console — ${preflight.deps.library.all().length} runbooks from ${config.RUNBOOKS_DIR}, database: ${preflight.deps.db.kind}`);
   console.log(`You are @${user.name}. ${HELP}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'preflight> ' });
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: PROMPT });
   rl.prompt();
   for await (const line of rl) {
     const input = line.trim();
     try {
-      if (input === 'quit' || input === 'exit') break;
+      if (modal) await answer(input);
+      else if (input === 'quit' || input === 'exit') break;
       if (input === 'help' || input === '?') console.log(HELP);
       else if (input.startsWith('/as ')) {
         user = userFor(input.slice(4).trim());
@@ -85,6 +118,32 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
   rl.close();
   await preflight.stop();
   await slack.stop();
+
+  /** One answer to the open form's current field; the last one submits it. */
+  async function answer(input: string): Promise<void> {
+    const form = modal!;
+    if (input.toLowerCase() === 'cancel') {
+      modal = undefined;
+      console.log('Form closed; nothing sent.');
+      return askNext();
+    }
+    const field = form.fields[form.at]!;
+    if (!input && !field.optional) return void console.log(`  ${field.label} is required.`);
+    form.values[field.blockId] = { [field.actionId]: input };
+    form.at++;
+    if (form.at < form.fields.length) return askNext();
+    modal = undefined;
+    askNext();
+    const res = await sim.submit(user, form.view, form.values);
+    const body = res.body as { response_action?: string; errors?: Record<string, string> } | undefined;
+    if (body?.response_action === 'errors') {
+      // Slack keeps the form open with the errors shown; the console asks the failing fields again.
+      for (const [block, error] of Object.entries(body.errors ?? {})) console.log(`  ⚠️ ${form.fields.find((f) => f.blockId === block)?.label ?? block}: ${error}`);
+      const failing = form.fields.filter((f) => body.errors?.[f.blockId]);
+      modal = { ...form, fields: [...form.fields.filter((f) => !body.errors?.[f.blockId]), ...failing], at: form.fields.length - failing.length };
+      askNext();
+    }
+  }
 
   async function act(input: string): Promise<void> {
     const [n, choice] = input.split(/\s+/).map(Number);
