@@ -6,6 +6,7 @@ import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
+import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 
 const USAGE = `Usage: preflight <command>
@@ -45,7 +46,9 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       for (const line of formatLint(results)) console.log(line);
-      const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0);
+      const oncall = lintOncall(dir);
+      for (const d of oncall) console.log(`${d.file}:${d.line}: ${d.severity}: ${d.message}`);
+      const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0) + oncall.filter((d) => d.severity === 'error').length;
       const warnings = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'warning').length, 0);
       console.log(`${results.length} runbooks, ${errors} errors, ${warnings} warnings`);
       return errors ? 1 : 0;
