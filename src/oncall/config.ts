@@ -54,22 +54,29 @@ export function parseOncall(text: string, file = ONCALL_FILE): { rotations?: Rot
   const lineAt = (offset: number | undefined) => (offset === undefined ? 1 : lines.linePos(offset).line);
   const diagnostics: OncallDiagnostic[] = doc.errors.map((e) => ({ file, line: lineAt(e.pos[0]), severity: 'error' as const, message: e.message.split('\n')[0]! }));
   if (diagnostics.length) return { diagnostics };
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      diagnostics.push({ file, line: lineAt(nodeAt(doc.contents, issue.path)?.range?.[0]), severity: 'error', message: `${issue.path.join('.') || 'file'}: ${issue.message}` });
-    }
-    return { diagnostics };
-  }
+  const raw = (doc.toJS() ?? {}) as { rotations?: Array<{ id?: unknown }> };
+  // Duplicate ids are checked on the raw file too, so they are reported alongside schema errors.
   const seen = new Map<string, number>();
-  const rotations: Rotation[] = parsed.data.rotations.map((r, i) => {
+  (Array.isArray(raw.rotations) ? raw.rotations : []).forEach((r, i) => {
+    if (typeof r?.id !== 'string') return;
     const line = lineAt(nodeAt(doc.contents, ['rotations', i, 'id'])?.range?.[0]);
     const first = seen.get(r.id);
     if (first !== undefined) diagnostics.push({ file, line, severity: 'error', message: `rotations.${i}.id: duplicate rotation id "${r.id}" (first at line ${first})` });
     else seen.set(r.id, line);
+  });
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      diagnostics.push({ file, line: lineAt(nodeAt(doc.contents, issue.path)?.range?.[0]), severity: 'error', message: `${issue.path.join('.') || 'file'}: ${issue.message}` });
+    }
+    return { diagnostics: diagnostics.sort((a, b) => a.line - b.line) };
+  }
+  const rotations: Rotation[] = parsed.data.rotations.map((r, i) => {
+    const line = lineAt(nodeAt(doc.contents, ['rotations', i, 'id'])?.range?.[0]);
     if (!r.members.length) diagnostics.push({ file, line, severity: 'warning', message: `rotation "${r.id}" has no members: nobody is on call` });
     return { ...r, name: r.name ?? r.id };
   });
+  diagnostics.sort((a, b) => a.line - b.line);
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   return { rotations, diagnostics };
 }
