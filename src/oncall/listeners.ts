@@ -10,7 +10,7 @@ import { atBlocks, calendarBlocks, historyBlocks, homeBlocks, nowBlocks, ONCALL_
 import { calendarIcs, tokenMatches } from './calendar.ts';
 import { Rotations } from './config.ts';
 import { defineOncallJobs, scheduleSyncs } from './jobs.ts';
-import { effectiveShifts, handoffAt, onCallAt, parseWhen, plan, shift, shiftIndexAt, type Plan, type Rotation } from './rotation.ts';
+import { effectiveShifts, handoffAt, onCallAt, parseWhen, plan, shift, shiftIndexAt, shiftsBetween, type Plan, type Rotation } from './rotation.ts';
 import { addOverride, calendarToken, decideSwap, history, overridesBetween, requestSwap, type Swap } from './store.ts';
 
 /** Slack's answer window is 3 s; database work for an acknowledgement gets most of it. */
@@ -175,10 +175,11 @@ async function command(view: View, user: string, text: string): Promise<Outcome>
       if (to.at <= now) throw new UserError('That window is already over.');
       if (to.at.getTime() - from.at.getTime() > MAX_OVERRIDE_DAYS * 86_400_000) throw new UserError(`An override can cover at most ${MAX_OVERRIDE_DAYS} days; change the rotation in \`oncall.yml\` for longer.`);
       const overrides = await overridesBetween(deps.db, from.at, to.at, [rotation.id]);
-      const covered = new Set(effectiveShifts(view.plan(rotation), overrides, from.at, to.at).map((p) => p.userId));
-      const allowed = user === target || covered.has(user) || deps.config.ADMIN_USERS.includes(user);
-      if (!allowed) {
-        throw new UserError(`Only the people involved (${[target, ...covered].map(userMention).join(', ')}) or an admin can set this override. Nothing was changed.`);
+      // The people involved: who takes the window, and whoever holds it by rotation or by an earlier override.
+      const p = view.plan(rotation);
+      const involved = new Set([target, ...shiftsBetween(p, from.at, to.at).map((s) => s.userId), ...effectiveShifts(p, overrides, from.at, to.at).map((s) => s.userId)]);
+      if (!involved.has(user) && !deps.config.ADMIN_USERS.includes(user)) {
+        throw new UserError(`Only the people involved (${[...involved].map(userMention).join(', ')}) or an admin can set this override. Nothing was changed.`);
       }
       const { created } = await addOverride(deps.db, { rotationId: rotation.id, userId: target, start: from.at, end: to.at, createdBy: user, now });
       await scheduleSyncs(deps, rotation, from.at, to.at);
