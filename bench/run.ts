@@ -39,6 +39,7 @@ import {
   withClient,
   type LoadResult,
 } from './lib.ts';
+import { oncallSection } from './oncall.ts';
 
 const MB = 1024 * 1024;
 const SIGNING_SECRET = 'bench-signing-secret-0123456789';
@@ -766,7 +767,7 @@ const checklistTicks: Section = {
  * app on a fresh schema (its sim signs commands and actions), drive(n, concurrency, send) for the load,
  * ctx.shared for figures of earlier sections (bareP99Ms once `latency` ran), report.figure(...) per goal.
  */
-export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks];
+export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, oncallSection];
 
 /** Runs the sections (all, or BENCH_ONLY's) and prints every figure; never fails on a missed goal. */
 export async function main(list: Section[] = sections): Promise<void> {

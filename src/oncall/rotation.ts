@@ -51,6 +51,8 @@ export function resolveWall(zone: IANAZone, wall: number): number {
   // Every instant showing this wall time lies within [wall - 14 h, wall + 12 h] (the range of UTC offsets).
   const lo = zone.offset(wall - 14 * HOUR);
   const hi = zone.offset(wall + 12 * HOUR);
+  // No change of offset in that window (the usual case): the one candidate is the answer.
+  if (lo === hi) return wall - lo * 60_000;
   const candidates = [...new Set([lo, hi])]
     .map((o) => wall - o * 60_000)
     .filter((t) => zone.offset(t) * 60_000 === wall - t)
@@ -138,8 +140,14 @@ export function shiftsBetween(r: Rotation | Plan, from: Date, to: Date): Shift[]
   const p = planOf(r);
   if (!p.rotation.members.length) return [];
   const out: Shift[] = [];
+  const n = p.rotation.members.length;
   let k = Math.max(0, shiftIndexAt(p, from));
-  for (let s = shift(p, k); s && s.start < to; s = shift(p, ++k)) if (s.end > from && s.end > s.start) out.push(s);
+  // Each shift's end is the next one's start: one handoff computed per shift.
+  for (let start = handoffAt(p, k); start < to; k++) {
+    const end = handoffAt(p, k + 1);
+    if (end > from && end > start) out.push({ index: k, start, end, userId: p.rotation.members[k % n]! });
+    start = end;
+  }
   return out;
 }
 
