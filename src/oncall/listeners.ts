@@ -78,6 +78,8 @@ class View {
   /** Now and next for each rotation. */
   async nowRows(now: Date): Promise<NowRow[]> {
     const all = this.all();
+    // Without rotations (most test apps, and installs that do not use on-call) there is nothing to read.
+    if (!all.length) return [];
     const overrides = await overridesBetween(this.deps.db, now, new Date(now.getTime() + 60 * 86_400_000), all.map((r) => r.id));
     return all.map((rotation) => {
       const p = this.plan(rotation);
@@ -262,6 +264,7 @@ export function register(app: App, deps: Deps): void {
   };
 
   deps.home.push(async (user) => {
+    if (!view.all().length) return [];
     const now = deps.now();
     const rows = await view.nowRows(now);
     const horizon = new Date(now.getTime() + 8 * WEEK);
