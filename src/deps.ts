@@ -40,7 +40,7 @@ export interface Deps {
   openRollbacks?: () => Promise<Array<{ id: string; runbookId: string; title: string; channel: string; ts?: string; startedBy: string; startedAt: Date; drill: boolean }>>;
   /** Parts of App Home from capabilities other than checklists, shown above the checklists in order. */
   home: HomePart[];
-  /** HTTP routes capabilities add in register(), served by the HTTP receiver (not in Socket Mode's). */
+  /** HTTP routes capabilities add in register(), served beside /healthz by the receiver's HTTP server. */
   routes: Route[];
   /** Run at shutdown after the last request, before the database closes. */
   onStop: Array<() => Promise<void>>;
