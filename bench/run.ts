@@ -42,6 +42,7 @@ import {
   type LoadResult,
 } from './lib.ts';
 import { rollbackSection } from './rollback.ts';
+import { oncallSection } from './oncall.ts';
 
 const MB = 1024 * 1024;
 const SIGNING_SECRET = 'bench-signing-secret-0123456789';
@@ -823,7 +824,7 @@ const checklistTicks: Section = {
  * app on a fresh schema (its sim signs commands and actions), drive(n, concurrency, send) for the load,
  * ctx.shared for figures of earlier sections (bareP99Ms once `latency` ran), report.figure(...) per goal.
  */
-export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection];
+export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection, oncallSection];
 
 /** Runs the sections (all, or BENCH_ONLY's) and prints every figure; never fails on a missed goal. */
 export async function main(list: Section[] = sections): Promise<void> {

@@ -53,7 +53,7 @@ export async function boot(config: Config, transport: SlackTransport, opts: Boot
   const now = opts.now ?? (() => new Date());
   const jobs = new Scheduler({ db, log, now });
   const redraws = new Redraws(jobs, { now, log });
-  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now, jobs, redraws, home: [], onStop: [] };
+  const deps: Deps = { config, db, library, log, metrics: new Metrics(), now, jobs, redraws, home: [], routes: [], onStop: [] };
   const server = await createSlackApp(deps, transport, registerCapabilities);
   const port = await server.start();
   if (opts.pollMs !== 0) jobs.start(opts.pollMs ?? 1000);

@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import { register as registerChecklists } from './checklist/listeners.ts';
 import type { Deps } from './deps.ts';
 import { register as registerRollback } from './rollback/listeners.ts';
+import { register as registerOncall } from './oncall/listeners.ts';
 import { register as registerRunbooks } from './runbooks/listeners.ts';
 
 /**
@@ -12,4 +13,5 @@ export function registerCapabilities(app: App, deps: Deps): void {
   registerRunbooks(app, deps);
   registerChecklists(app, deps);
   registerRollback(app, deps);
+  registerOncall(app, deps);
 }

@@ -8,6 +8,7 @@ import { DataDirLockedError } from './db/lock.ts';
 import { migrate } from './db/migrate.ts';
 import { listJobs, makeDue } from './jobs/store.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
+import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 import { exportRollback } from './rollback/export.ts';
 
@@ -54,7 +55,9 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       for (const line of formatLint(results)) console.log(line);
-      const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0);
+      const oncall = lintOncall(dir);
+      for (const d of oncall) console.log(`${d.file}:${d.line}: ${d.severity}: ${d.message}`);
+      const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0) + oncall.filter((d) => d.severity === 'error').length;
       const warnings = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'warning').length, 0);
       console.log(`${results.length} runbooks, ${errors} errors, ${warnings} warnings`);
       return errors ? 1 : 0;

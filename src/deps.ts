@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KnownBlock } from '@slack/types';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
@@ -9,6 +10,13 @@ import type { Metrics } from './slack/metrics.ts';
 
 /** A capability's blocks on a user's App Home tab (bounded: a dozen blocks or so). */
 export type HomePart = (user: string) => Promise<KnownBlock[]>;
+
+/** An HTTP route a capability serves beside /slack/events (e.g. a calendar feed); `:name` segments are params. */
+export interface Route {
+  path: string;
+  method: 'GET' | 'POST';
+  handler: (req: IncomingMessage & { params: Record<string, string> }, res: ServerResponse) => void | Promise<void>;
+}
 
 /** What every capability's listeners get: no globals, so tests can build their own. */
 export interface Deps {
@@ -32,6 +40,8 @@ export interface Deps {
   openRollbacks?: () => Promise<Array<{ id: string; runbookId: string; title: string; channel: string; ts?: string; startedBy: string; startedAt: Date; drill: boolean }>>;
   /** Parts of App Home from capabilities other than checklists, shown above the checklists in order. */
   home: HomePart[];
+  /** HTTP routes capabilities add in register(), served beside /healthz by the receiver's HTTP server. */
+  routes: Route[];
   /** Run at shutdown after the last request, before the database closes. */
   onStop: Array<() => Promise<void>>;
 }

@@ -7,7 +7,7 @@ import { FakeSlack, type FakeMessage } from './fakeSlack.ts';
 import { mrkdwnToText, renderBlocks, type Target } from './render.ts';
 import { SlackSimulator, type SlackUser } from './simulator.ts';
 
-const HELP = `Type a slash command as in Slack: /runbook, /runbook production-readiness, /runbook search backup …
+const HELP = `Type a slash command as in Slack: /runbook, /runbook production-readiness, /runbook search backup, /oncall …
   <n>            press button n, or tick/untick checkbox n
   <n> <choice>   pick a choice from menu n
   /as <name>     act as another user (e.g. /as alice)

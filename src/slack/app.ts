@@ -54,6 +54,28 @@ function handlerOf(body: Record<string, unknown>): string {
   return `other:${String(body.type ?? 'unknown')}`;
 }
 
+/** Serves a capability's route from deps.routes, or 404. */
+function dispatchRoute(deps: Deps, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  for (const route of deps.routes) {
+    if (route.method !== req.method) continue;
+    const names: string[] = [];
+    const pattern = route.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_, name: string) => (names.push(name), '([^/]+?)'));
+    const m = new RegExp(`^${pattern}$`).exec(path);
+    if (!m) continue;
+    // A malformed %-escape is a bad request, not a crash.
+    const params = () => Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+    Promise.resolve()
+      .then(() => route.handler(Object.assign(req, { params: params() }), res))
+      .catch((err) => {
+        deps.log.warn({ err: (err as Error).message, path: route.path }, 'route failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+}
+
 /** How long stop() waits for Slack to answer the socket's close frame before giving up on a clean close. */
 const SOCKET_CLOSE_WAIT_MS = 3000;
 
@@ -93,6 +115,8 @@ export async function createSlackApp(deps: Deps, t: SlackTransport, register: (a
   const customRoutes = [
     { path: '/healthz', method: ['GET'], handler: health },
     { path: '/metrics', method: ['GET'], handler: metrics },
+    // Capabilities add their routes in register(), after the receiver is built: one catch-all dispatches to them.
+    { path: '/*rest', method: ['GET', 'POST'], handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => dispatchRoute(deps, req, res) },
   ];
 
   let receiver: InstanceType<typeof HTTPReceiver> | undefined;
