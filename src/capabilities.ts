@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { register as registerChecklists } from './checklist/listeners.ts';
 import type { Deps } from './deps.ts';
+import { register as registerReadiness } from './readiness/listeners.ts';
 import { register as registerRunbooks } from './runbooks/listeners.ts';
 
 /**
@@ -10,4 +11,5 @@ import { register as registerRunbooks } from './runbooks/listeners.ts';
 export function registerCapabilities(app: App, deps: Deps): void {
   registerRunbooks(app, deps);
   registerChecklists(app, deps);
+  registerReadiness(app, deps);
 }

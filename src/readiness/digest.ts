@@ -1,0 +1,189 @@
+// Readiness gathered from the database, the daily digest and snapshots, and their jobs on the app's one scheduler.
+import type { KnownBlock } from '@slack/types';
+import type { App } from '@slack/bolt';
+import { DateTime } from 'luxon';
+import cron, { type ScheduledTask } from 'node-cron';
+import { ensureDefaultInstance, history, listInstances, loadStates } from '../checklist/store.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/db.ts';
+import type { Deps } from '../deps.ts';
+import type { Logger } from '../log.ts';
+import type { RunbookLibrary } from '../runbooks/library.ts';
+import { digestBlocks, digestPlain, type Digest, type Extras } from './blocks.ts';
+import { byUrgency, dayBefore, localDay, readiness, recentTicks, snapshotOf, TREND_DAYS, type Readiness } from './domain.ts';
+import { loadSnapshots, saveSnapshots, subscribers } from './store.ts';
+import { summarize } from './summary.ts';
+
+export const DIGEST_JOB = 'readiness:digest';
+export const DIGEST_POST_JOB = 'readiness:digest-post';
+export const SNAPSHOT_JOB = 'readiness:snapshot';
+
+/** What gathering readiness needs: a subset of Deps, so the CLI can build it without Slack. */
+export interface ReadinessContext {
+  db: Db;
+  library: RunbookLibrary;
+  config: Config;
+  now: () => Date;
+  log: Logger;
+  onCall?: Deps['onCall'];
+  openRollbacks?: Deps['openRollbacks'];
+}
+
+/**
+ * Readiness of every instance (or the given ones), most urgent first. With `ensureDefaults`, each runbook's
+ * default checklist is created on first sight (as /checklist does), so a fresh install shows its runbooks.
+ */
+export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; ids?: string[] } = {}): Promise<Readiness[]> {
+  const now = ctx.now();
+  let instances = await listInstances(ctx.db);
+  if (opts.ensureDefaults) {
+    const known = new Set(instances.map((i) => i.id));
+    const missing = ctx.library.all().filter((r) => r.tasks.length && !known.has(r.id));
+    for (const r of missing) await ensureDefaultInstance(ctx.db, r, now);
+    if (missing.length) instances = await listInstances(ctx.db);
+  }
+  if (opts.ids) instances = instances.filter((i) => opts.ids!.includes(i.id));
+  const ids = instances.map((i) => i.id);
+  const zone = ctx.config.DIGEST_TIMEZONE;
+  const [states, snapshots] = await Promise.all([loadStates(ctx.db, ids), loadSnapshots(ctx.db, ids, dayBefore(localDay(now, zone), TREND_DAYS))]);
+  return instances
+    .flatMap((instance) => {
+      const runbook = ctx.library.get(instance.runbookId);
+      return runbook ? [readiness(instance, runbook, states.get(instance.id) ?? new Map(), { now, zone, snapshots: snapshots.get(instance.id) })] : [];
+    })
+    .sort(byUrgency);
+}
+
+/** On call and open rollbacks, when those capabilities are there; a failing one is left out, not fatal. */
+export async function extrasOf(ctx: ReadinessContext): Promise<Extras> {
+  const [onCall, rollbacks] = await Promise.all([
+    ctx.onCall?.(ctx.now()).catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'on-call unavailable for readiness')),
+    ctx.openRollbacks?.().catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'rollbacks unavailable for readiness')),
+  ]);
+  return { onCall: onCall ?? undefined, rollbacks: rollbacks ?? undefined };
+}
+
+/** The digest's content: readiness of every instance, the last 24 hours' ticks, and the summary line. */
+export async function buildDigest(ctx: ReadinessContext, opts: { scheduledFor?: Date } = {}): Promise<Digest> {
+  const now = ctx.now();
+  const list = await gather(ctx, { ensureDefaults: true });
+  const since = new Date(now.getTime() - 24 * 3600e3);
+  const [recent, extras, summary] = await Promise.all([
+    Promise.all(list.map(async (r) => recentTicks(r.instance, r.runbook, await history(ctx.db, r.instance.id, undefined, 500), await stateOf(ctx, r.instance.id), since))).then((x) => x.flat()),
+    extrasOf(ctx),
+    summarize(list, { apiKey: ctx.config.OPENAI_API_KEY, baseURL: ctx.config.OPENAI_BASE_URL, model: ctx.config.OPENAI_MODEL, log: ctx.log }),
+  ]);
+  return { at: now, list, recent, summary: summary.text, scheduledFor: opts.scheduledFor, extras };
+}
+
+async function stateOf(ctx: ReadinessContext, id: string) {
+  return (await loadStates(ctx.db, [id])).get(id) ?? new Map();
+}
+
+/** The digest as a Slack message. */
+export function digestMessage(d: Digest): { blocks: KnownBlock[]; text: string } {
+  return { blocks: digestBlocks(d), text: `Readiness digest: ${d.summary}`.slice(0, 3000) };
+}
+
+/** The digest as text (`preflight digest`). */
+export { digestPlain };
+
+/**
+ * The latest fire of a cron expression at or before `now` on the same local day (a fire from an earlier day is
+ * not posted late). node-cron's own matcher decides; minutes are walked back so a day costs at most 1440 steps,
+ * and the walk resumes from the last answer.
+ */
+export class CronFires {
+  private readonly fields: ReturnType<typeof cron.parse>;
+  private last?: { day: string; checkedTo: number; fire?: Date };
+
+  constructor(
+    private readonly task: Pick<ScheduledTask, 'match'>,
+    expression: string,
+    private readonly zone: string,
+  ) {
+    this.fields = cron.parse(expression);
+  }
+
+  /** The latest fire ≤ now today (in the zone), or undefined. */
+  latest(now: Date): Date | undefined {
+    const nowSec = Math.floor(now.getTime() / 1000) * 1000;
+    const local = DateTime.fromMillis(nowSec, { zone: this.zone });
+    const day = local.toISODate()!;
+    const dayStart = local.startOf('day').toMillis();
+    const floor = this.last?.day === day ? this.last.checkedTo : dayStart - 1;
+    if (this.last?.day === day && nowSec <= this.last.checkedTo) return this.last.fire;
+    const seconds = [...this.fields.second].sort((a, b) => b - a);
+    let fire: Date | undefined;
+    for (let minute = local.startOf('minute'); minute.toMillis() > floor - 60_000 && minute.toMillis() >= dayStart && !fire; minute = minute.minus({ minutes: 1 })) {
+      if (!this.fields.minute.includes(minute.minute) || !this.fields.hour.includes(minute.hour)) continue;
+      for (const s of seconds) {
+        const at = minute.toMillis() + s * 1000;
+        if (at > nowSec || at <= floor) continue;
+        if (this.task.match(new Date(at))) {
+          fire = new Date(at);
+          break;
+        }
+      }
+    }
+    const result = fire ?? (this.last?.day === day ? this.last.fire : undefined);
+    this.last = { day, checkedTo: nowSec, fire: result };
+    return result;
+  }
+}
+
+/**
+ * Defines the snapshot and digest jobs. node-cron fires on DIGEST_CRON in DIGEST_TIMEZONE, but only wakes the
+ * scheduler: the producer turns the latest fire into a job keyed by its time, so each fire is one row whatever
+ * the number of instances, and a fire missed while all were down is posted once when one comes back that day.
+ */
+export function defineDigestJobs(deps: Deps, client: App['client']): void {
+  const ctx: ReadinessContext = deps;
+  const zone = deps.config.DIGEST_TIMEZONE;
+
+  let lastSnapshotDay: string | undefined;
+  deps.jobs.produce(SNAPSHOT_JOB, async (now) => {
+    const day = localDay(now, zone);
+    if (day === lastSnapshotDay) return;
+    await deps.jobs.schedule({ name: SNAPSHOT_JOB, key: day, runAt: now });
+    lastSnapshotDay = day;
+  });
+  deps.jobs.define({
+    name: SNAPSHOT_JOB,
+    // The day's snapshot is stored under the job's day, even when it runs late.
+    run: async (job) => {
+      const list = await gather(ctx);
+      await saveSnapshots(deps.db, list.map((r) => ({ instanceId: r.instance.id, ...snapshotOf(r, job.key) })), deps.now());
+    },
+  });
+
+  const task = cron.schedule(deps.config.DIGEST_CRON, () => void deps.jobs.runDue(), { timezone: zone, name: 'readiness-digest', noOverlap: false });
+  task.unref?.();
+  deps.onStop.push(async () => void (await task.destroy()));
+  const fires = new CronFires(task, deps.config.DIGEST_CRON, zone);
+  let lastFire: string | undefined;
+  deps.jobs.produce(DIGEST_JOB, async (now) => {
+    const fire = fires.latest(now);
+    if (!fire || fire.toISOString() === lastFire) return;
+    await deps.jobs.schedule({ name: DIGEST_JOB, key: fire.toISOString(), runAt: fire });
+    lastFire = fire.toISOString();
+  });
+  deps.jobs.define({
+    name: DIGEST_JOB,
+    run: async (job, run) => {
+      const recipients = [...new Set([...(deps.config.DIGEST_CHANNEL ? [deps.config.DIGEST_CHANNEL] : []), ...(await subscribers(deps.db))])];
+      if (!recipients.length) return;
+      const digest = await buildDigest(ctx, { scheduledFor: run.late ? job.runAt : undefined });
+      const message = digestMessage(digest);
+      // One post job per recipient: a failed DM is retried alone and never reposts to the channel.
+      for (const channel of recipients) await deps.jobs.schedule({ name: DIGEST_POST_JOB, key: `${job.key}:${channel}`, runAt: run.now, payload: { channel, ...message } });
+    },
+  });
+  deps.jobs.define({
+    name: DIGEST_POST_JOB,
+    run: async (job) => {
+      const p = job.payload as { channel: string; blocks: KnownBlock[]; text: string };
+      await client.chat.postMessage({ channel: p.channel, blocks: p.blocks, text: p.text, unfurl_links: false });
+    },
+  });
+}
