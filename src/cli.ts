@@ -5,6 +5,8 @@ import { ensureDefaultInstance, getInstance, loadState, recordedKeys, syncInstan
 import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
+import { createLogger } from './log.ts';
+import { digestCommand } from './readiness/digest.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 
@@ -12,7 +14,8 @@ const USAGE = `Usage: preflight <command>
   lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
   export <checklist> [--format csv|md] [--out FILE]
                                           a checklist's items and state (default csv, to stdout)
-  migrate                                 apply database migrations and exit`;
+  migrate                                 apply database migrations and exit
+  digest [--post] [--channel C…]          print the readiness digest (dry run); --post posts it to DIGEST_CHANNEL`;
 
 /** Opens the configured database and brings its schema up to date. */
 async function openMigrated(config: Config): Promise<Db> {
@@ -90,6 +93,18 @@ export async function run(argv: string[]): Promise<number> {
         if (values.out) writeFileSync(values.out, text);
         else process.stdout.write(text);
         return 0;
+      } finally {
+        await db.close();
+      }
+    }
+    case 'digest': {
+      const { values } = parseArgs({ args: rest, options: { post: { type: 'boolean' }, channel: { type: 'string' } } });
+      const config = loadConfig();
+      const library = new RunbookLibrary(config.RUNBOOKS_DIR);
+      library.load();
+      const db = await openMigrated(config);
+      try {
+        return await digestCommand({ db, library, config, now: () => new Date(), log: createLogger('error') }, values);
       } finally {
         await db.close();
       }

@@ -17,8 +17,10 @@ export interface Digest {
   list: Readiness[];
   recent: RecentTicks[];
   summary: string;
-  /** Set when the digest runs late (every instance was down at its time). */
-  scheduledFor?: Date;
+  /** The cron fire this digest is for (unset when run by hand). */
+  fire?: Date;
+  /** True when it runs well after its fire (every instance was down then). */
+  late?: boolean;
   extras: Extras;
 }
 
@@ -170,7 +172,7 @@ export function overviewBlocks(list: Readiness[], extras: Extras = {}): KnownBlo
 /** The digest message: summary, every instance, the most urgent one's gates and blockers, and the last 24 hours' ticks. */
 export function digestBlocks(d: Digest): KnownBlock[] {
   const blocks: KnownBlock[] = [header(`Readiness digest · ${d.at.toISOString().slice(0, 10)}`)];
-  if (d.scheduledFor) blocks.push(context(`⏰ Due ${slackDate(d.scheduledFor)}; posted late because Preflight was down then.`));
+  if (d.fire) blocks.push(context(d.late ? `⏰ Due ${slackDate(d.fire)}; posted late because Preflight was down then.` : `Scheduled for ${slackDate(d.fire)}`));
   blocks.push(section(escapeMrkdwn(d.summary)));
   if (!d.list.length) {
     blocks.push(section('No checklists yet.'));
@@ -215,7 +217,7 @@ function capBlocks(blocks: KnownBlock[], where: string): KnownBlock[] {
 /** The digest as plain text, for `preflight digest` and the message's notification text. */
 export function digestPlain(d: Digest): string {
   const out = [`Readiness digest · ${d.at.toISOString().slice(0, 10)}`];
-  if (d.scheduledFor) out.push(`(due ${d.scheduledFor.toISOString()}; posted late)`);
+  if (d.fire) out.push(`(scheduled for ${d.fire.toISOString()}${d.late ? '; posted late' : ''})`);
   out.push('', d.summary);
   for (const r of d.list) {
     const declared = r.declared?.overall === undefined ? '' : ` · declared ${r.declared.overall}%`;

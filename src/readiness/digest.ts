@@ -1,6 +1,6 @@
 // Readiness gathered from the database, the daily digest and snapshots, and their jobs on the app's one scheduler.
 import type { KnownBlock } from '@slack/types';
-import type { App } from '@slack/bolt';
+import { webApi, type App } from '@slack/bolt';
 import { DateTime } from 'luxon';
 import cron, { type ScheduledTask } from 'node-cron';
 import { ensureDefaultInstance, history, listInstances, loadStates } from '../checklist/store.ts';
@@ -64,7 +64,7 @@ export async function extrasOf(ctx: ReadinessContext): Promise<Extras> {
 }
 
 /** The digest's content: readiness of every instance, the last 24 hours' ticks, and the summary line. */
-export async function buildDigest(ctx: ReadinessContext, opts: { scheduledFor?: Date } = {}): Promise<Digest> {
+export async function buildDigest(ctx: ReadinessContext, opts: { fire?: Date; late?: boolean } = {}): Promise<Digest> {
   const now = ctx.now();
   const list = await gather(ctx, { ensureDefaults: true });
   const since = new Date(now.getTime() - 24 * 3600e3);
@@ -73,7 +73,7 @@ export async function buildDigest(ctx: ReadinessContext, opts: { scheduledFor?: 
     extrasOf(ctx),
     summarize(list, { apiKey: ctx.config.OPENAI_API_KEY, baseURL: ctx.config.OPENAI_BASE_URL, model: ctx.config.OPENAI_MODEL, log: ctx.log }),
   ]);
-  return { at: now, list, recent, summary: summary.text, scheduledFor: opts.scheduledFor, extras };
+  return { at: now, list, recent, summary: summary.text, fire: opts.fire, late: opts.late, extras };
 }
 
 async function stateOf(ctx: ReadinessContext, id: string) {
@@ -85,8 +85,31 @@ export function digestMessage(d: Digest): { blocks: KnownBlock[]; text: string }
   return { blocks: digestBlocks(d), text: `Readiness digest: ${d.summary}`.slice(0, 3000) };
 }
 
-/** The digest as text (`preflight digest`). */
-export { digestPlain };
+/**
+ * `preflight digest`: prints the digest as text (a dry run, the default), or with `post` posts it to the
+ * channel (DIGEST_CHANNEL unless given), for external schedulers and for trying a new channel.
+ */
+export async function digestCommand(ctx: ReadinessContext, opts: { post?: boolean; channel?: string }, print: (line: string) => void = console.log): Promise<number> {
+  const digest = await buildDigest(ctx);
+  const channel = opts.channel ?? ctx.config.DIGEST_CHANNEL;
+  if (!opts.post) {
+    print(digestPlain(digest));
+    print(`\n(dry run: nothing posted; --post posts it to ${channel ?? 'DIGEST_CHANNEL or --channel'})`);
+    return 0;
+  }
+  if (!channel) {
+    print('Nothing posted: set DIGEST_CHANNEL or pass --channel C0123456789.');
+    return 2;
+  }
+  if (!ctx.config.SLACK_BOT_TOKEN) {
+    print('Nothing posted: --post needs SLACK_BOT_TOKEN.');
+    return 2;
+  }
+  const client = new webApi.WebClient(ctx.config.SLACK_BOT_TOKEN, { slackApiUrl: ctx.config.SLACK_API_URL, retryConfig: { retries: 2 } });
+  const posted = await client.chat.postMessage({ channel, ...digestMessage(digest), unfurl_links: false });
+  print(`Posted the digest to ${channel} (ts ${posted.ts}).`);
+  return 0;
+}
 
 /**
  * The latest fire of a cron expression at or before `now` on the same local day (a fire from an earlier day is
@@ -173,7 +196,7 @@ export function defineDigestJobs(deps: Deps, client: App['client']): void {
     run: async (job, run) => {
       const recipients = [...new Set([...(deps.config.DIGEST_CHANNEL ? [deps.config.DIGEST_CHANNEL] : []), ...(await subscribers(deps.db))])];
       if (!recipients.length) return;
-      const digest = await buildDigest(ctx, { scheduledFor: run.late ? job.runAt : undefined });
+      const digest = await buildDigest(ctx, { fire: job.runAt, late: run.late });
       const message = digestMessage(digest);
       // One post job per recipient: a failed DM is retried alone and never reposts to the channel.
       for (const channel of recipients) await deps.jobs.schedule({ name: DIGEST_POST_JOB, key: `${job.key}:${channel}`, runAt: run.now, payload: { channel, ...message } });
