@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { webApi, type App } from '@slack/bolt';
 import { DateTime } from 'luxon';
 import cron, { type ScheduledTask } from 'node-cron';
+import type { Instance } from '../checklist/domain.ts';
 import { ensureDefaultInstance, history, listInstances, loadStates } from '../checklist/store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
@@ -33,7 +34,7 @@ export interface ReadinessContext {
  * Readiness of every instance (or the given ones), most urgent first. With `ensureDefaults`, each runbook's
  * default checklist is created on first sight (as /checklist does), so a fresh install shows its runbooks.
  */
-export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; ids?: string[] } = {}): Promise<Readiness[]> {
+export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; pick?: (instances: Instance[]) => Instance[] } = {}): Promise<Readiness[]> {
   const now = ctx.now();
   let instances = await listInstances(ctx.db);
   if (opts.ensureDefaults) {
@@ -42,7 +43,8 @@ export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boo
     for (const r of missing) await ensureDefaultInstance(ctx.db, r, now);
     if (missing.length) instances = await listInstances(ctx.db);
   }
-  if (opts.ids) instances = instances.filter((i) => opts.ids!.includes(i.id));
+  // Only the instances asked for are read: /readiness <one> costs one instance's rows, not all.
+  if (opts.pick) instances = opts.pick(instances);
   const ids = instances.map((i) => i.id);
   const zone = ctx.config.DIGEST_TIMEZONE;
   const [states, snapshots] = await Promise.all([loadStates(ctx.db, ids), loadSnapshots(ctx.db, ids, dayBefore(localDay(now, zone), TREND_DAYS))]);

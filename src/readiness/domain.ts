@@ -1,5 +1,4 @@
 // Readiness as pure functions of checklist state: scores, blockers, gates, trend. No Bolt, no SQL; the clock is passed in.
-import { DateTime } from 'luxon';
 import { isOverdue, RUNBOOK_ACTOR, type Instance, type ItemState } from '../checklist/domain.ts';
 import { allSections, type Priority, type Runbook, type Section, type TaskItem } from '../runbooks/model.ts';
 
@@ -94,20 +93,25 @@ function normalise(text: string): string {
   return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 }
 
-/** The day of `at` in `zone`, as YYYY-MM-DD. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The day of `at` in `zone`, as YYYY-MM-DD (en-CA formats dates that way; one formatter per zone). */
 export function localDay(at: Date, zone: string): string {
-  return DateTime.fromJSDate(at, { zone }).toISODate()!;
+  let f = dayFormats.get(zone);
+  if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(at);
 }
 
-/** The day `n` days before `day` (YYYY-MM-DD). */
+const DAY_MS = 86400e3;
+
+/** The day `n` days before `day` (YYYY-MM-DD); calendar days, so plain UTC arithmetic is exact. */
 export function dayBefore(day: string, n = 1): string {
-  return DateTime.fromISO(day, { zone: 'UTC' }).minus({ days: n }).toISODate()!;
+  return new Date(Date.parse(`${day}T00:00:00Z`) - n * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** Calendar days from today (in zone) to a YYYY-MM-DD launch date. */
 export function daysUntil(launchDate: string, now: Date, zone: string): number {
-  const today = DateTime.fromISO(localDay(now, zone), { zone: 'UTC' });
-  return Math.round(DateTime.fromISO(launchDate, { zone: 'UTC' }).diff(today, 'days').days);
+  return Math.round((Date.parse(`${launchDate}T00:00:00Z`) - Date.parse(`${localDay(now, zone)}T00:00:00Z`)) / DAY_MS);
 }
 
 /** The priority an item inherits: its own "(HIGH PRIORITY)" or that of its section or an enclosing one. */
@@ -176,50 +180,33 @@ export interface ReadinessOptions {
   snapshots?: Snapshot[];
 }
 
-/** Scores, blockers, gates, declared figures, days left, change and trend of one instance. */
-export function readiness(instance: Instance, runbook: Runbook, state: Map<string, ItemState>, opts: ReadinessOptions): Readiness {
-  const { now, zone } = opts;
+/** What readiness needs of a runbook, worked out once per parsed runbook (the digest reads it for every instance). */
+interface Plan {
+  groups: Array<{ key: string; title: string; weight: number; items: TaskItem[] }>;
+  itemSection: Map<string, string>;
+  priority: Map<string, Priority | undefined>;
+  gates: Array<{ name: string; keys: string[]; unknown: string[] }>;
+  declared?: Declared;
+}
+
+const plans = new WeakMap<Runbook, Plan>();
+
+function planOf(runbook: Runbook): Plan {
+  const cached = plans.get(runbook);
+  if (cached) return cached;
   const sections = new Map(allSections(runbook).map((s) => [s.key, s]));
   const weights = runbook.meta.weights ?? {};
-  const checked = (t: TaskItem) => state.get(t.key)?.checked ?? t.checked;
-  const open = (t: TaskItem): OpenItem => {
-    const s = state.get(t.key);
-    return {
-      key: t.key,
-      text: t.plain,
-      section: cleanTitle(t.sectionPath.length ? t.sectionPath : [runbook.title]),
-      owner: s?.owner,
-      dueAt: s?.dueAt,
-      overdue: isOverdue(s, now),
-      priority: priorityOf(t, sections),
-    };
-  };
-
   const bySection = new Map<string, TaskItem[]>();
-  for (const t of runbook.tasks) bySection.set(t.sectionKey, [...(bySection.get(t.sectionKey) ?? []), t]);
-  const sectionScores: SectionScore[] = [...bySection.entries()].map(([key, items]) => {
-    const done = items.filter(checked).length;
+  for (const t of runbook.tasks) {
+    const list = bySection.get(t.sectionKey);
+    if (list) list.push(t);
+    else bySection.set(t.sectionKey, [t]);
+  }
+  const groups = [...bySection.entries()].map(([key, items]) => {
     const s = sections.get(key);
-    return { key, title: s ? cleanTitle(s.path) : runbook.title, done, total: items.length, pct: percent(done, items.length), weight: weightOf(key, weights) };
+    return { key, title: s ? cleanTitle(s.path) : runbook.title, weight: weightOf(key, weights), items };
   });
-
-  const done = sectionScores.reduce((n, s) => n + s.done, 0);
-  const total = sectionScores.reduce((n, s) => n + s.total, 0);
-  const weighted = Object.keys(weights).length > 0;
-  // Weights count each item of a section w times: still a plain ratio, Σ w·done / Σ w·total.
-  const wDone = sectionScores.reduce((n, s) => n + s.weight * s.done, 0);
-  const wTotal = sectionScores.reduce((n, s) => n + s.weight * s.total, 0);
-  const overall = { done, total, pct: weighted ? percent(wDone, wTotal) : percent(done, total), weighted };
-
-  const openItems = runbook.tasks.filter((t) => !checked(t)).map(open);
-  const itemBlockers: Blocker[] = openItems
-    .filter((i) => i.overdue || i.priority === 'high' || i.priority === 'critical')
-    .sort((a, b) => Number(b.overdue) - Number(a.overdue) || Number(b.priority === 'critical') - Number(a.priority === 'critical') || (a.dueAt?.getTime() ?? Infinity) - (b.dueAt?.getTime() ?? Infinity))
-    .map((item) => ({ kind: 'item', item }));
-  const sectionBlockers: Blocker[] = sectionScores.filter((s) => s.total > 0 && s.done === 0).map((section) => ({ kind: 'section', section }));
-
-  const openByKey = new Map(openItems.map((i) => [i.key, i]));
-  const gates: GateResult[] = Object.entries(runbook.meta.gates ?? {}).map(([name, refs]) => {
+  const gates = Object.entries(runbook.meta.gates ?? {}).map(([name, refs]) => {
     const keys = new Set<string>();
     const unknown: string[] = [];
     for (const ref of refs) {
@@ -227,8 +214,56 @@ export function readiness(instance: Instance, runbook: Runbook, state: Map<strin
       if (!items.length) unknown.push(ref);
       for (const i of items) keys.add(i.key);
     }
-    const missing = [...keys].flatMap((k) => openByKey.get(k) ?? []);
-    return { name, go: !missing.length && !unknown.length, required: keys.size, missing, unknown };
+    return { name, keys: [...keys], unknown };
+  });
+  const plan: Plan = {
+    groups,
+    itemSection: new Map(runbook.tasks.map((t) => [t.key, cleanTitle(t.sectionPath.length ? t.sectionPath : [runbook.title])])),
+    priority: new Map(runbook.tasks.map((t) => [t.key, priorityOf(t, sections)])),
+    gates,
+    declared: declaredScores(runbook),
+  };
+  plans.set(runbook, plan);
+  return plan;
+}
+
+/** Scores, blockers, gates, declared figures, days left, change and trend of one instance. */
+export function readiness(instance: Instance, runbook: Runbook, state: Map<string, ItemState>, opts: ReadinessOptions): Readiness {
+  const { now, zone } = opts;
+  const plan = planOf(runbook);
+  const checked = (t: TaskItem) => state.get(t.key)?.checked ?? t.checked;
+  const openItems: OpenItem[] = [];
+  const sectionScores: SectionScore[] = plan.groups.map((g) => {
+    let done = 0;
+    for (const t of g.items) {
+      if (checked(t)) {
+        done++;
+        continue;
+      }
+      const s = state.get(t.key);
+      openItems.push({ key: t.key, text: t.plain, section: plan.itemSection.get(t.key)!, owner: s?.owner, dueAt: s?.dueAt, overdue: isOverdue(s, now), priority: plan.priority.get(t.key) });
+    }
+    return { key: g.key, title: g.title, done, total: g.items.length, pct: percent(done, g.items.length), weight: g.weight };
+  });
+
+  const done = sectionScores.reduce((n, s) => n + s.done, 0);
+  const total = sectionScores.reduce((n, s) => n + s.total, 0);
+  const weighted = Object.keys(runbook.meta.weights ?? {}).length > 0;
+  // Weights count each item of a section w times: still a plain ratio, Σ w·done / Σ w·total.
+  const wDone = sectionScores.reduce((n, s) => n + s.weight * s.done, 0);
+  const wTotal = sectionScores.reduce((n, s) => n + s.weight * s.total, 0);
+  const overall = { done, total, pct: weighted ? percent(wDone, wTotal) : percent(done, total), weighted };
+
+  const itemBlockers: Blocker[] = openItems
+    .filter((i) => i.overdue || i.priority === 'high' || i.priority === 'critical')
+    .sort((a, b) => Number(b.overdue) - Number(a.overdue) || Number(b.priority === 'critical') - Number(a.priority === 'critical') || (a.dueAt?.getTime() ?? Infinity) - (b.dueAt?.getTime() ?? Infinity))
+    .map((item) => ({ kind: 'item', item }));
+  const sectionBlockers: Blocker[] = sectionScores.filter((s) => s.total > 0 && s.done === 0).map((section) => ({ kind: 'section', section }));
+
+  const openByKey = new Map(openItems.map((i) => [i.key, i]));
+  const gates: GateResult[] = plan.gates.map((g) => {
+    const missing = g.keys.flatMap((k) => openByKey.get(k) ?? []);
+    return { name: g.name, go: !missing.length && !g.unknown.length, required: g.keys.length, missing, unknown: g.unknown };
   });
 
   const today = localDay(now, zone);
@@ -245,7 +280,7 @@ export function readiness(instance: Instance, runbook: Runbook, state: Map<strin
     sections: sectionScores,
     blockers: [...itemBlockers, ...sectionBlockers],
     gates,
-    declared: declaredScores(runbook),
+    declared: plan.declared,
     daysLeft: instance.launchDate ? daysUntil(instance.launchDate, now, zone) : undefined,
     change,
     trend,

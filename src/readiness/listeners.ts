@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import { withTimeout } from '../db/db.ts';
+import type { Instance } from '../checklist/domain.ts';
 import type { Deps } from '../deps.ts';
 import { fallbackText } from '../runbooks/blocks.ts';
 import { closest } from '../runbooks/library.ts';
@@ -28,12 +29,20 @@ async function command(deps: Deps, user: string, text: string): Promise<KnownBlo
     case 'unsubscribe':
       return [section((await unsubscribe(deps.db, user)) ? '📭 Unsubscribed: no more digest messages. `/readiness subscribe` brings them back.' : 'You were not subscribed to the digest; nothing changed. `/readiness subscribe` subscribes you.')];
   }
-  const [list, extras] = await Promise.all([gather(deps, { ensureDefaults: true }), extrasOf(deps)]);
-  if (!arg) return overviewBlocks(list, extras);
+  if (!arg) {
+    const [list, extras] = await Promise.all([gather(deps, { ensureDefaults: true }), extrasOf(deps)]);
+    return overviewBlocks(list, extras);
+  }
   const q = arg.toLowerCase();
-  const hit = list.find((r) => r.instance.id === q) ?? list.find((r) => r.instance.runbookId === q && r.instance.id === r.runbook.id) ?? list.find((r) => r.instance.name.toLowerCase() === q);
+  let names: Instance[] = [];
+  const pick = (all: Instance[]) => {
+    names = all;
+    const hit = all.find((i) => i.id === q) ?? all.find((i) => i.id === i.runbookId && i.runbookId.toLowerCase() === q) ?? all.find((i) => i.name.toLowerCase() === q);
+    return hit ? [hit] : [];
+  };
+  const [[hit], extras] = await Promise.all([gather(deps, { ensureDefaults: true, pick }), extrasOf(deps)]);
   if (!hit) {
-    const near = closest(q, list, (r) => [r.instance.id, r.instance.name.toLowerCase()]).map((r) => `\`${escapeCode(r.instance.id)}\``);
+    const near = closest(q, names, (i) => [i.id, i.name.toLowerCase()]).map((i) => `\`${escapeCode(i.id)}\``);
     throw new UserError(`No checklist \`${escapeCode(arg)}\`.${near.length ? ` Closest: ${near.join(', ')}.` : ''} \`/readiness\` lists them all; \`/readiness help\` says more.`);
   }
   return readinessBlocks(hit, extras);
