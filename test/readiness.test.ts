@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createInstance } from '../src/checklist/store.ts';
+import { applyChange, createInstance } from '../src/checklist/store.ts';
+import { buildDigest, digestMessage } from '../src/readiness/digest.ts';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
 import { overallLine } from '../src/readiness/blocks.ts';
@@ -14,7 +15,7 @@ import { validateSlack } from './support/validator.ts';
 // /readiness over the real Bolt receiver, a real database and the validating fake Slack.
 
 interface Opt {
-  text: { text: string };
+  text: { type: string; text: string };
   value: string;
 }
 interface Element {
@@ -249,6 +250,18 @@ test('with 50 checklists of 200 items, /readiness stays within Slack limits and 
     assert.ok(/⛔ \*NO-GO\* · Everything: \d+ of 100 items missing/.test(one.text) && one.text.includes('…and '), 'gate cut short, saying how many more');
     assert.ok(/\*Blockers\* \(\d+\)/.test(one.text) && /…and \d+ more: `\/readiness launch-7`/.test(one.text), 'blockers cut short, saying where the rest is');
     assert.ok(!one.text.includes('<@U123>') && one.text.includes('@\u200bchannel'), 'runbook text pings nobody');
+
+    // The digest over the same 50: ticks by 30 people in the last 24 hours, too many to list.
+    for (let u = 0; u < 30; u++) {
+      const keys = runbook.tasks.slice(100 + u * 3, 103 + u * 3).map((t) => t.key);
+      await applyChange(big.db, { instanceId: `launch-${(u % 50) + 1}`, tick: keys, untick: [], actor: `UPEOPLE${String(u).padStart(2, '0')}`, source: 'test', lockOwner: false, admins: [] }, new Date());
+    }
+    const digest = digestMessage(await buildDigest(big.preflight.deps));
+    assert.ok(digest.blocks.length <= 50, `${digest.blocks.length} digest blocks`);
+    assert.deepEqual(validateSlack('blocks', digest.blocks, 'chat.postMessage'), [], 'Slack accepts the digest');
+    const digestText = JSON.stringify(digest.blocks);
+    assert.ok(/…and 31 more, less urgent/.test(digestText), 'the digest names the checklists it does not draw');
+    assert.ok(/…and \d+ more people or checklists/.test(digestText), `and the ticks it does not list: ${digestText.slice(-1500)}`);
     assert.deepEqual(big.slack.rejections, []);
   } finally {
     await big.stop();
