@@ -14,6 +14,8 @@ export interface Extras {
 /** A digest: every instance's readiness, what was ticked lately, and its summary line. */
 export interface Digest {
   at: Date;
+  /** The digest's day in DIGEST_TIMEZONE (YYYY-MM-DD). */
+  day: string;
   list: Readiness[];
   recent: RecentTicks[];
   summary: string;
@@ -171,7 +173,7 @@ export function overviewBlocks(list: Readiness[], extras: Extras = {}): KnownBlo
 
 /** The digest message: summary, every instance, the most urgent one's gates and blockers, and the last 24 hours' ticks. */
 export function digestBlocks(d: Digest): KnownBlock[] {
-  const blocks: KnownBlock[] = [header(`Readiness digest · ${d.at.toISOString().slice(0, 10)}`)];
+  const blocks: KnownBlock[] = [header(`Readiness digest · ${d.day}`)];
   if (d.fire) blocks.push(context(d.late ? `⏰ Due ${slackDate(d.fire)}; posted late because Preflight was down then.` : `Scheduled for ${slackDate(d.fire)}`));
   blocks.push(section(escapeMrkdwn(d.summary)));
   if (!d.list.length) {
@@ -216,7 +218,7 @@ function capBlocks(blocks: KnownBlock[], where: string): KnownBlock[] {
 
 /** The digest as plain text, for `preflight digest` and the message's notification text. */
 export function digestPlain(d: Digest): string {
-  const out = [`Readiness digest · ${d.at.toISOString().slice(0, 10)}`];
+  const out = [`Readiness digest · ${d.day}`];
   if (d.fire) out.push(`(scheduled for ${d.fire.toISOString()}${d.late ? '; posted late' : ''})`);
   out.push('', d.summary);
   for (const r of d.list) {

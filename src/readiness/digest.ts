@@ -10,6 +10,7 @@ import type { Db } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
 import type { RunbookLibrary } from '../runbooks/library.ts';
+import { escapeMrkdwn } from '../slack/mrkdwn.ts';
 import { digestBlocks, digestPlain, type Digest, type Extras } from './blocks.ts';
 import { byUrgency, dayBefore, localDay, readiness, recentTicks, snapshotOf, TREND_DAYS, type Readiness } from './domain.ts';
 import { loadSnapshots, saveSnapshots, subscribers } from './store.ts';
@@ -70,21 +71,18 @@ export async function buildDigest(ctx: ReadinessContext, opts: { fire?: Date; la
   const now = ctx.now();
   const list = await gather(ctx, { ensureDefaults: true });
   const since = new Date(now.getTime() - 24 * 3600e3);
+  const states = await loadStates(ctx.db, list.map((r) => r.instance.id));
   const [recent, extras, summary] = await Promise.all([
-    Promise.all(list.map(async (r) => recentTicks(r.instance, r.runbook, await history(ctx.db, r.instance.id, undefined, 500), await stateOf(ctx, r.instance.id), since))).then((x) => x.flat()),
+    Promise.all(list.map(async (r) => recentTicks(r.instance, r.runbook, await history(ctx.db, r.instance.id, undefined, 500), states.get(r.instance.id) ?? new Map(), since))).then((x) => x.flat()),
     extrasOf(ctx),
     summarize(list, { apiKey: ctx.config.OPENAI_API_KEY, baseURL: ctx.config.OPENAI_BASE_URL, model: ctx.config.OPENAI_MODEL, log: ctx.log }),
   ]);
-  return { at: now, list, recent, summary: summary.text, fire: opts.fire, late: opts.late, extras };
-}
-
-async function stateOf(ctx: ReadinessContext, id: string) {
-  return (await loadStates(ctx.db, [id])).get(id) ?? new Map();
+  return { at: now, day: localDay(now, ctx.config.DIGEST_TIMEZONE), list, recent, summary: summary.text, fire: opts.fire, late: opts.late, extras };
 }
 
 /** The digest as a Slack message. */
 export function digestMessage(d: Digest): { blocks: KnownBlock[]; text: string } {
-  return { blocks: digestBlocks(d), text: `Readiness digest: ${d.summary}`.slice(0, 3000) };
+  return { blocks: digestBlocks(d), text: escapeMrkdwn(`Readiness digest: ${d.summary}`.slice(0, 3000)) };
 }
 
 /**

@@ -31,7 +31,8 @@ export function templateSummary(list: Readiness[]): string {
   const nogo = top.gates.filter((g) => !g.go).length;
   const gates = top.gates.length ? `${nogo} of ${top.gates.length} gates are NO-GO` : 'no gates are defined';
   const others = list.length > 1 ? `; ${list.length - 1} other checklists follow` : '';
-  return `${first} ${top.blockers.length} blockers remain and ${gates}${others}.`;
+  const blockers = top.blockers.length === 1 ? '1 blocker remains' : `${top.blockers.length} blockers remain`;
+  return `${first} ${blockers} and ${gates}${others}.`;
 }
 
 /** Every number written in a text, as it would be compared ("36%" → "36", "1,200" → "1200", "-3" → "3"). */
