@@ -134,8 +134,10 @@ export class CronFires {
     const local = DateTime.fromMillis(nowSec, { zone: this.zone });
     const day = local.toISODate()!;
     const dayStart = local.startOf('day').toMillis();
-    const floor = this.last?.day === day ? this.last.checkedTo : dayStart - 1;
-    if (this.last?.day === day && nowSec <= this.last.checkedTo) return this.last.fire;
+    // A clock that went back (tests, NTP) starts the walk afresh.
+    if (this.last && (this.last.day !== day || nowSec < this.last.checkedTo)) this.last = undefined;
+    if (this.last && nowSec === this.last.checkedTo) return this.last.fire;
+    const floor = this.last ? this.last.checkedTo : dayStart - 1;
     const seconds = [...this.fields.second].sort((a, b) => b - a);
     let fire: Date | undefined;
     for (let minute = local.startOf('minute'); minute.toMillis() > floor - 60_000 && minute.toMillis() >= dayStart && !fire; minute = minute.minus({ minutes: 1 })) {
@@ -149,7 +151,7 @@ export class CronFires {
         }
       }
     }
-    const result = fire ?? (this.last?.day === day ? this.last.fire : undefined);
+    const result = fire ?? this.last?.fire;
     this.last = { day, checkedTo: nowSec, fire: result };
     return result;
   }
@@ -180,7 +182,7 @@ export function defineDigestJobs(deps: Deps, client: App['client']): void {
     },
   });
 
-  const task = cron.schedule(deps.config.DIGEST_CRON, () => void deps.jobs.runDue(), { timezone: zone, name: 'readiness-digest', noOverlap: false });
+  const task = cron.schedule(deps.config.DIGEST_CRON, () => void deps.jobs.runDue(), { timezone: zone, name: 'readiness-digest', noOverlap: false, suppressMissedWarning: true });
   task.unref?.();
   deps.onStop.push(async () => void (await task.destroy()));
   const fires = new CronFires(task, deps.config.DIGEST_CRON, zone);
