@@ -6,7 +6,6 @@ import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { connectDb, type Db } from './db/index.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger } from './log.ts';
-import { digestCommand } from './readiness/digest.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 
@@ -102,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
       const config = loadConfig();
       const library = new RunbookLibrary(config.RUNBOOKS_DIR);
       library.load();
+      // Loaded here only: the digest brings in Bolt's Web API client, which no other command needs.
+      const { digestCommand } = await import('./readiness/digest.ts');
       const db = await openMigrated(config);
       try {
         return await digestCommand({ db, library, config, now: () => new Date(), log: createLogger('error') }, values);

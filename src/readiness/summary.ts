@@ -1,5 +1,4 @@
 // The digest's summary line: the plain template, or two sentences from the model that may use only numbers in the data.
-import OpenAI from 'openai';
 import type { Logger } from '../log.ts';
 import type { Readiness } from './domain.ts';
 
@@ -55,6 +54,8 @@ export async function summarize(list: Readiness[], opts: { apiKey?: string; base
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
+    // Loaded only when configured: most installs never pay for the client at start-up.
+    const { default: OpenAI } = await import('openai');
     const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: timeoutMs, maxRetries: 0 });
     const answer = await client.chat.completions.create(
       {
