@@ -14,7 +14,7 @@ import { escapeMrkdwn } from '../slack/mrkdwn.ts';
 import { digestBlocks, digestPlain, type Digest, type Extras } from './blocks.ts';
 import { byUrgency, dayBefore, localDay, readiness, recentTicks, snapshotOf, TREND_DAYS, type Readiness } from './domain.ts';
 import { loadSnapshots, saveSnapshots, subscribers } from './store.ts';
-import { summarize } from './summary.ts';
+import { loadOpenAI, summarize } from './summary.ts';
 
 export const DIGEST_JOB = 'readiness:digest';
 export const DIGEST_POST_JOB = 'readiness:digest-post';
@@ -165,6 +165,8 @@ export class CronFires {
 export function defineDigestJobs(deps: Deps, client: App['client']): void {
   const ctx: ReadinessContext = deps;
   const zone = deps.config.DIGEST_TIMEZONE;
+  // Only installs with a key load the OpenAI client, and they load it now rather than at the first digest.
+  if (deps.config.OPENAI_API_KEY) void loadOpenAI().catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'OpenAI client not loaded; the digest uses its template'));
 
   let lastSnapshotDay: string | undefined;
   deps.jobs.produce(SNAPSHOT_JOB, async (now) => {

@@ -5,6 +5,13 @@ import type { Readiness } from './domain.ts';
 /** The model gets this long; the digest is never held up past 10 s by it (Slack-side there is no wait at all). */
 export const SUMMARY_TIMEOUT_MS = 5000;
 
+let openaiModule: Promise<typeof import('openai')> | undefined;
+
+/** Loads the OpenAI client once (at registration when a key is set), so its import is not counted against the model's time. */
+export function loadOpenAI(): Promise<typeof import('openai')> {
+  return (openaiModule ??= import('openai'));
+}
+
 /** The figures the model is given: exactly what the digest shows, nothing else. */
 export function figures(list: Readiness[]): Array<Record<string, unknown>> {
   return list.slice(0, 20).map((r) => ({
@@ -50,12 +57,12 @@ export async function summarize(list: Readiness[], opts: { apiKey?: string; base
   const template = { text: templateSummary(list), source: 'template' as const };
   if (!opts.apiKey || !list.length) return template;
   const data = figures(list);
+  const { default: OpenAI } = await loadOpenAI().catch(() => ({ default: undefined }));
+  if (!OpenAI) return template;
   const timeoutMs = opts.timeoutMs ?? SUMMARY_TIMEOUT_MS;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
-    // Loaded only when configured: most installs never pay for the client at start-up.
-    const { default: OpenAI } = await import('openai');
     const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, timeout: timeoutMs, maxRetries: 0 });
     const answer = await client.chat.completions.create(
       {
