@@ -19,6 +19,7 @@ import { RunbookLibrary } from '../src/runbooks/library.ts';
 import { pgliteMemory } from './pglite-memory.ts';
 import { replicasSection } from './replicas.ts';
 import { runbookCommand } from '../src/runbooks/listeners.ts';
+import { readinessBench } from './readiness.ts';
 import {
   corpusDir,
   drive,
@@ -824,7 +825,7 @@ const checklistTicks: Section = {
  * app on a fresh schema (its sim signs commands and actions), drive(n, concurrency, send) for the load,
  * ctx.shared for figures of earlier sections (bareP99Ms once `latency` ran), report.figure(...) per goal.
  */
-export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection, oncallSection];
+export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection, oncallSection, readinessBench];
 
 /** Runs the sections (all, or BENCH_ONLY's) and prints every figure; never fails on a missed goal. */
 export async function main(list: Section[] = sections): Promise<void> {

@@ -3,6 +3,7 @@ import { register as registerChecklists } from './checklist/listeners.ts';
 import type { Deps } from './deps.ts';
 import { register as registerRollback } from './rollback/listeners.ts';
 import { register as registerOncall } from './oncall/listeners.ts';
+import { register as registerReadiness } from './readiness/listeners.ts';
 import { register as registerRunbooks } from './runbooks/listeners.ts';
 
 /**
@@ -14,4 +15,5 @@ export function registerCapabilities(app: App, deps: Deps): void {
   registerChecklists(app, deps);
   registerRollback(app, deps);
   registerOncall(app, deps);
+  registerReadiness(app, deps);
 }

@@ -7,6 +7,7 @@ import { connectDb, type Db } from './db/index.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { migrate } from './db/migrate.ts';
 import { listJobs, makeDue } from './jobs/store.ts';
+import { createLogger } from './log.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
@@ -20,7 +21,8 @@ const USAGE = `Usage: preflight <command>
                                           a rollback run's timeline for the post-mortem
   migrate                                 apply database migrations and exit
   jobs [list [NAME]]                      scheduled work: pending, running and failed jobs (newest first)
-  jobs run <name> <key>                   make a job due now; a running Preflight takes it within a second`;
+  jobs run <name> <key>                   make a job due now; a running Preflight takes it within a second
+  digest [--post] [--channel C…]          print the readiness digest (dry run); --post posts it to DIGEST_CHANNEL`;
 
 /** Opens the configured database and brings its schema up to date. */
 async function openMigrated(config: Config): Promise<Db> {
@@ -149,6 +151,20 @@ export async function run(argv: string[]): Promise<number> {
         if (values.out) writeFileSync(values.out, text);
         else process.stdout.write(text);
         return 0;
+      } finally {
+        await db.close();
+      }
+    }
+    case 'digest': {
+      const { values } = parseArgs({ args: rest, options: { post: { type: 'boolean' }, channel: { type: 'string' } } });
+      const config = loadConfig();
+      const library = new RunbookLibrary(config.RUNBOOKS_DIR);
+      library.load();
+      // Loaded here only: the digest brings in Bolt's Web API client, which no other command needs.
+      const { digestCommand } = await import('./readiness/digest.ts');
+      const db = await openMigrated(config);
+      try {
+        return await digestCommand({ db, library, config, now: () => new Date(), log: createLogger('error') }, values);
       } finally {
         await db.close();
       }

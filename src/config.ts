@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 
 // Empty strings count as unset, so `FOO=` in .env falls back to the default (t3-env's emptyStringAsUndefined).
@@ -27,7 +28,7 @@ const schema = z.object({
   PREFLIGHT_DATA_DIR: optional(z.string()).default('.data'),
   RUNBOOKS_DIR: optional(z.string()).default('runbooks'),
   DIGEST_CHANNEL: optional(z.string()),
-  DIGEST_CRON: optional(z.string()).default('0 9 * * 1-5'),
+  DIGEST_CRON: optional(z.string().refine(validCron, 'is not a cron expression (node-cron: [second] minute hour day month weekday)')).default('0 9 * * 1-5'),
   DIGEST_TIMEZONE: optional(z.string().refine(validTimeZone, 'is not an IANA time zone')).default('UTC'),
   ADMIN_USERS: optional(userList).default([]),
   OPENAI_API_KEY: optional(z.string()),

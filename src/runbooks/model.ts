@@ -67,6 +67,10 @@ export interface FrontMatter {
   tags?: string[];
   /** `owner`: only the ticker and admins may untick a checklist item. */
   lock?: 'owner' | 'none';
+  /** Go/no-go gates for /readiness: gate name → section keys, section titles or item keys that must all be ticked. */
+  gates?: Record<string, string[]>;
+  /** /readiness weights by section key: each item of that section (and below) counts this many times. */
+  weights?: Record<string, number>;
   [key: string]: unknown;
 }
 

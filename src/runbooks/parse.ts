@@ -17,6 +17,8 @@ export const frontMatterSchema = z
     owner: z.string().optional(),
     tags: z.union([z.array(z.string()), z.string().transform((s) => s.split(/\s*,\s*/))]).optional(),
     lock: z.enum(['owner', 'none']).optional(),
+    gates: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+    weights: z.record(z.string(), z.number().positive()).optional(),
   })
   .passthrough();
 
