@@ -22,7 +22,9 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
   const { PGlite } = await import('@electric-sql/pglite');
-  const pg = await PGlite.create(dataDir);
+  // pg_trgm ranks /runbook ask's headings (migration 0007); PGlite only installs extensions it was given.
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  const pg = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   return {
     kind: 'pglite',
     ...queryable(pg),
