@@ -43,6 +43,11 @@ export function trigramSchema(db: Db): Promise<string | undefined> {
   return found;
 }
 
+/** A concept's query restricted to one weight of ask_tsv (A heading, B path and runbook, D body): `word:A`. */
+function inField(query: string, weight: 'A' | 'B' | 'D'): string {
+  return query.replace(/[a-z0-9]+/g, (w) => `${w}:${weight}`);
+}
+
 type Row = { runbook_id: string; section_key: string; heading: string; path: string; body: string; score: number };
 
 /** The sections that best answer a question, best first, over the sections index that /runbook search uses. */
@@ -57,21 +62,20 @@ export async function retrieve(db: Db, question: string, limit = 5, opts: Retrie
   const rows = opts.fields
     ? await db.query<Row>(
         `with c as (
-           select to_tsquery('english', m) as q, to_tsquery('english', o) as own from unnest($5::text[], $9::text[]) as u(m, o)
+           select to_tsquery('english', m) as q, to_tsquery('english', o) as own, to_tsquery('english', ma) as qa, to_tsquery('english', mb) as qb, to_tsquery('english', md) as qd
+             from unnest($5::text[], $9::text[], $10::text[], $11::text[], $12::text[]) as u(m, o, ma, mb, md)
          ), w as materialized (
            -- idf: a word in few sections says more than one in every section
-           select q, ln((select count(*) from runbook_sections)::float8 / (1 + (select count(*) from runbook_sections x where x.ask_tsv @@ own))) as idf from c
+           select qa, qb, qd, ln((select count(*) from runbook_sections)::float8 / (1 + (select count(*) from runbook_sections x where x.ask_tsv @@ own))) as idf from c
          )
          select s.runbook_id, s.section_key, s.heading, s.path, s.body,
-                ((select coalesce(sum(w.idf * ((ts_filter(s.ask_tsv, '{a}') @@ w.q)::int * $6::float8
-                                               + (ts_filter(s.ask_tsv, '{b}') @@ w.q)::int * $7::float8
-                                               + (ts_filter(s.ask_tsv, '{d}') @@ w.q)::int * $8::float8)), 0) from w)
+                ((select coalesce(sum(w.idf * ((s.ask_tsv @@ w.qa)::int * $6::float8 + (s.ask_tsv @@ w.qb)::int * $7::float8 + (s.ask_tsv @@ w.qd)::int * $8::float8)), 0) from w)
                  + ${bonus})::float8 as score
            from runbook_sections s
-          where (s.section_key <> '' or s.body <> '') and (s.ask_tsv @@ to_tsquery('english', $2)${trgm ? ` or ${similarity} > 0.5` : ''})
+          where (s.section_key <> '' or s.body <> '') and s.ask_tsv @@ to_tsquery('english', $2)
           order by score desc, s.runbook_id, s.line
           limit $4`,
-        [question, any, opts.websearch, limit, concepts.map((c) => c.match), FIELD_WEIGHTS.heading, FIELD_WEIGHTS.path, FIELD_WEIGHTS.body, concepts.map((c) => c.own)],
+        [question, any, opts.websearch, limit, concepts.map((c) => c.match), FIELD_WEIGHTS.heading, FIELD_WEIGHTS.path, FIELD_WEIGHTS.body, concepts.map((c) => c.own), ...(['A', 'B', 'D'] as const).map((w) => concepts.map((c) => inField(c.match, w)))],
       )
     : await db.query<Row>(
         `select s.runbook_id, s.section_key, s.heading, s.path, s.body,
