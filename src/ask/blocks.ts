@@ -24,6 +24,8 @@ const LEAD: Record<FallbackReason, string> = {
 /** How much of each section a fallback answer shows before pointing to the Open button. */
 const EXCERPT_TEXT = 1800;
 const EXCERPT_BLOCKS = 6;
+/** Sections of a model's prose shown (SECTION_TEXT each); an answer is a few sentences, so more is a runaway. */
+const ANSWER_SECTIONS = 4;
 
 function where(s: SourceSection): string {
   return `*${escapeMrkdwn(s.runbookTitle)}*${s.path ? ` › ${escapeMrkdwn(s.path)}` : ''}  \`${escapeCode(s.runbookId)}\``;
@@ -76,7 +78,9 @@ export function askFallbackBlocks(question: string, reason: FallbackReason, show
 /** A model's checked answer: its prose, the runbook's own commands, and each cited section with Open. */
 export function askAnswerBlocks(question: string, checked: CheckedAnswer, model: string): KnownBlock[] {
   const blocks: KnownBlock[] = [context(`💬 _${escapeMrkdwn(question)}_`)];
-  for (const piece of splitMrkdwn(escapeMrkdwn(checked.answer), SECTION_TEXT).slice(0, 4)) blocks.push(section(piece));
+  const pieces = splitMrkdwn(escapeMrkdwn(checked.answer), SECTION_TEXT);
+  for (const piece of pieces.slice(0, ANSWER_SECTIONS)) blocks.push(section(piece));
+  if (pieces.length > ANSWER_SECTIONS) blocks.push(context(`… the model's answer goes on for ${pieces.length - ANSWER_SECTIONS} more part${pieces.length - ANSWER_SECTIONS === 1 ? '' : 's'}, not shown: the cited sections below hold it all.`));
   if (checked.commands.length) {
     const text = ['*Commands, as written in the runbook:*', ...checked.commands.slice(0, 10).map((c) => `\`\`\`\n${escapeCode(c.text)}\n\`\`\`\n_from [${c.label}]_`)].join('\n');
     for (const piece of splitMrkdwn(text, SECTION_TEXT).slice(0, 6)) blocks.push(section(piece));
