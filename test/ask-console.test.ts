@@ -19,7 +19,7 @@ test('the console answers /runbook ask with the closest sections, the Rollback P
   const env: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, RUNBOOKS_DIR: runbooks, USER: 'tester' };
   for (const key of Object.keys(env)) if (/^(SLACK_|OPENAI_|DATABASE_URL$|PORT$|NODE_TEST_CONTEXT$)/.test(key)) delete env[key];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 150000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 240000);
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -36,7 +36,8 @@ test('the console answers /runbook ask with the closest sections, the Rollback P
     }
   };
   try {
-    let at = await waitFor('preflight> ', 0, 90000);
+    // Starting tsx, PGlite and the migrations is slow on a busy machine; the steps after are quick.
+    let at = await waitFor('preflight> ', 0, 180000);
     child.stdin.write('/runbook ask how do I roll back the database\n');
     const start = at;
     at = await waitFor('No model configured: the closest sections are…', at);
