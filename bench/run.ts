@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instanceOfBlock } from '../src/checklist/blocks.ts';
+import { askBench } from './ask.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from '../src/console/fakeSlack.ts';
 import { SlackSimulator, type SlackUser } from '../src/console/simulator.ts';
 import { RunbookLibrary } from '../src/runbooks/library.ts';
@@ -825,7 +826,7 @@ const checklistTicks: Section = {
  * app on a fresh schema (its sim signs commands and actions), drive(n, concurrency, send) for the load,
  * ctx.shared for figures of earlier sections (bareP99Ms once `latency` ran), report.figure(...) per goal.
  */
-export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection, oncallSection, readinessBench];
+export const sections: Section[] = [corpusLoad, runbookLatency, memory, coldStart, standalone, checklistTicks, pgliteMemory, replicasSection, rollbackSection, oncallSection, readinessBench, askBench];
 
 /** Runs the sections (all, or BENCH_ONLY's) and prints every figure; never fails on a missed goal. */
 export async function main(list: Section[] = sections): Promise<void> {

@@ -35,6 +35,8 @@ const schema = z.object({
   OPENAI_BASE_URL: optional(z.url()),
   OPENAI_MODEL: optional(z.string()).default('gpt-4o-mini'),
   PUBLIC_URL: optional(z.url()),
+  // /runbook ask waits this long for the model before answering with the closest sections (response_url lives 30 min).
+  ASK_MODEL_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60000)).default(8000),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
 });
 

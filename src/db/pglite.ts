@@ -54,7 +54,9 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     // Loaded only when used: PostgreSQL deployments never pay the memory for the embedded database's code.
     const { PGlite } = await import('@electric-sql/pglite');
     if (dataDir) await initDataDir(dataDir);
-    pg = await PGlite.create(dataDir, { startParams: startParams(PGlite.defaultStartParams) });
+    // pg_trgm ranks /runbook ask's headings (migration 0007); PGlite only installs extensions it was given.
+    const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+    pg = await PGlite.create(dataDir, { startParams: startParams(PGlite.defaultStartParams), extensions: { pg_trgm } });
   } catch (err) {
     unlock();
     throw err;

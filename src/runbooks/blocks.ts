@@ -237,6 +237,7 @@ export const RUNBOOK_HELP = [
   '• `/runbook <id>` — show one (`id` is its path without `.md`; a unique prefix or the title works too)',
   '• `/runbook <id> <section>` — show one section (its title, a word of it, or its number)',
   '• `/runbook search <words>` — find sections by words',
+  '• `/runbook ask &lt;question&gt;` — an answer from the runbooks, citing its sections',
   '• `/runbook help` — this help',
 ].join('\n');
 

@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { KnownBlock } from '../slack/blocks.ts';
 import { section } from '../slack/blocks.ts';
 import { errorText } from '../slack/errors.ts';
+import { handleAsk, isAsk } from '../ask/listeners.ts';
 import {
   fallbackText,
   notFoundBlocks,
@@ -80,7 +81,8 @@ type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction | StaticSel
 
 /** Registers /runbook and its buttons. */
 export function register(app: App, deps: Deps): void {
-  app.command('/runbook', async ({ command, ack }) => {
+  app.command('/runbook', async ({ command, ack, respond }) => {
+    if (isAsk(command.text)) return handleAsk(deps, command.text, ack, respond);
     try {
       const r = await runbookCommand(deps, command.text);
       await ack({ response_type: 'ephemeral', ...r });
