@@ -195,10 +195,10 @@ export function instanceListBlocks(list: InstanceSummary[]): KnownBlock[] {
     const gone = s.runbook ? '' : ' _(runbook removed)_';
     return `• *${escapeMrkdwn(s.instance.name)}* \`${escapeCode(s.instance.id)}\`  ${s.done}/${s.total} ${bar(p)}${s.overdue ? `  🔴 ${s.overdue} overdue` : ''}${s.instance.launchDate ? `  🚀 ${s.instance.launchDate}` : ''}${gone}`;
   });
-  const blocks: KnownBlock[] = [context(`☑ *${list.length} checklist${list.length === 1 ? '' : 's'}*  ·  \`/checklist <id>\` posts one here to tick together`)];
+  const blocks: KnownBlock[] = [context(`☑ *${list.length} checklist${list.length === 1 ? '' : 's'}*  ·  \`/checklist &lt;id&gt;\` posts one here to tick together`)];
   for (const piece of splitMrkdwn(lines.join('\n'), SECTION_TEXT)) blocks.push(section(piece));
   // A very long list is still shown whole: pieces beyond the block limit are named, not dropped.
-  if (blocks.length > MESSAGE_BLOCKS) return [...blocks.slice(0, MESSAGE_BLOCKS - 1), context(`…${blocks.length - MESSAGE_BLOCKS + 1} more blocks of checklists: use \`/checklist <id>\``)];
+  if (blocks.length > MESSAGE_BLOCKS) return [...blocks.slice(0, MESSAGE_BLOCKS - 1), context(`…${blocks.length - MESSAGE_BLOCKS + 1} more blocks of checklists: use \`/checklist &lt;id&gt;\``)];
   return blocks;
 }
 
@@ -264,10 +264,10 @@ export function homeView(h: HomeData): { type: 'home'; blocks: KnownBlock[] } {
 export const CHECKLIST_HELP = [
   '*/checklist* — pre-launch checklists from runbooks, ticked together in Slack',
   '• `/checklist` — every checklist with its progress',
-  '• `/checklist <id> [section]` — post it in this channel to tick (the id of a runbook\'s own checklist is the runbook id)',
-  '• `/checklist new <runbook> <name> [launch YYYY-MM-DD]` — a fresh checklist for a release or launch',
-  '• `/checklist assign [<id>] <item> @user` — give an item an owner (`@nobody` clears it)',
-  '• `/checklist due [<id>] <item or section> <date>` — `2026-12-01`, `launch-24h`, `launch-2d`, `+3d` or `none`',
-  '• `/checklist history <id> [item]` — who changed what, and when',
-  'Items are found by words of their text. Without `<id>`, the checklist last posted in this channel is meant.',
+  '• `/checklist &lt;id&gt; [section]` — post it in this channel to tick (the id of a runbook\'s own checklist is the runbook id)',
+  '• `/checklist new &lt;runbook&gt; &lt;name&gt; [launch YYYY-MM-DD]` — a fresh checklist for a release or launch',
+  '• `/checklist assign [&lt;id&gt;] &lt;item&gt; @user` — give an item an owner (`@nobody` clears it)',
+  '• `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;` — `2026-12-01`, `launch-24h`, `launch-2d`, `+3d` or `none`',
+  '• `/checklist history &lt;id&gt; [item]` — who changed what, and when',
+  'Items are found by words of their text. Without `&lt;id&gt;`, the checklist last posted in this channel is meant.',
 ].join('\n');

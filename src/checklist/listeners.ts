@@ -90,7 +90,7 @@ async function instanceAndRest(deps: Deps, channel: string, args: string[]): Pro
     if (first && 'instance' in first) return { ...first, rest: args.slice(1) };
   }
   const last = await lastInstanceIn(deps.db, channel);
-  if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist <id>`.');
+  if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist &lt;id&gt;`.');
   return { ...(await requireInstance(deps, last)), rest: args };
 }
 
@@ -153,7 +153,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
         rest.splice(at, 2);
       }
       const name = rest.join(' ').trim();
-      if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new <runbook> <name> [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
+      if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new &lt;runbook&gt; &lt;name&gt; [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
       const found = deps.library.resolve(runbookQuery);
       if (!('runbook' in found)) return { reply: reply(notFoundBlocks('runbook', runbookQuery, found.suggestions.map((r) => r.id))) };
       if (!found.runbook.tasks.length) throw new UserError(`\`${escapeCode(found.runbook.id)}\` has no \`- [ ]\` items, so it is not a checklist.`);
@@ -167,7 +167,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       const who = args.at(-1) ?? '';
       const mention = MENTION.exec(who);
       const clear = /^(@?nobody|none)$/i.test(who);
-      if (!mention && !clear) throw new UserError('Usage: `/checklist assign [<id>] <item> @user` (mention the user so Slack sends who it is; `@nobody` clears).');
+      if (!mention && !clear) throw new UserError('Usage: `/checklist assign [&lt;id&gt;] &lt;item&gt; @user` (mention the user so Slack sends who it is; `@nobody` clears).');
       const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
       const items = requireItems(runbook, rest.join(' '), true);
       await assignItems(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), owner: mention?.[1], actor: user, source: 'slack' }, now);
@@ -175,7 +175,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
     }
     case 'due': {
       const spec = args.at(-1) ?? '';
-      if (args.length < 2) throw new UserError('Usage: `/checklist due [<id>] <item or section> <date>`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
+      if (args.length < 2) throw new UserError('Usage: `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
       const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
       const items = requireItems(runbook, rest.join(' '), true);
       const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now);
@@ -183,7 +183,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due <!date^${Math.floor(dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${dueAt.toISOString()}>` : 'no due date'}.`) };
     }
     case 'history': {
-      if (!args.length) throw new UserError('Usage: `/checklist history <id> [item]`');
+      if (!args.length) throw new UserError('Usage: `/checklist history &lt;id&gt; [item]`');
       const { instance, runbook } = await requireInstance(deps, args[0]!);
       const item = args.length > 1 ? requireItems(runbook, args.slice(1).join(' '), false)[0] : undefined;
       const entries = await history(deps.db, instance.id, item?.key);
@@ -305,7 +305,7 @@ export function register(app: App, deps: Deps): void {
       result = await withTimeout(command(deps, cmd.user_id, cmd.channel_id, cmd.text), ACK_BUDGET_MS);
     } catch (err) {
       if (!(err instanceof UserError || err instanceof DueDateError)) deps.log.warn({ err }, '/checklist failed');
-      await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? err.message : errorText(err) });
+      await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? escapeMrkdwn(err.message) : errorText(err) });
       return;
     }
     if (result.changed) updater.schedule(result.changed);

@@ -193,7 +193,7 @@ export function runbookListMessage(runbooks: Runbook[], page: number): KnownBloc
   const pages = runbookListPages(runbooks);
   const p = Math.min(Math.max(page, 0), pages.length - 1);
   const blocks: KnownBlock[] = [
-    context(`📚 *${runbooks.length} runbooks*${pages.length > 1 ? `  ·  page ${p + 1} of ${pages.length}` : ''}  ·  \`/runbook <id>\` to open one, \`/runbook search <words>\` to find`),
+    context(`📚 *${runbooks.length} runbooks*${pages.length > 1 ? `  ·  page ${p + 1} of ${pages.length}` : ''}  ·  \`/runbook &lt;id&gt;\` to open one, \`/runbook search &lt;words&gt;\` to find`),
     ...pages[p]!,
   ];
   if (pages.length > 1) {
@@ -234,9 +234,9 @@ export function notFoundBlocks(what: string, query: string, suggestions: string[
 export const RUNBOOK_HELP = [
   '*/runbook* — runbooks from git, in Slack',
   '• `/runbook` — list every runbook, by folder',
-  '• `/runbook <id>` — show one (`id` is its path without `.md`; a unique prefix or the title works too)',
-  '• `/runbook <id> <section>` — show one section (its title, a word of it, or its number)',
-  '• `/runbook search <words>` — find sections by words',
+  '• `/runbook &lt;id&gt;` — show one (`id` is its path without `.md`; a unique prefix or the title works too)',
+  '• `/runbook &lt;id&gt; &lt;section&gt;` — show one section (its title, a word of it, or its number)',
+  '• `/runbook search &lt;words&gt;` — find sections by words',
   '• `/runbook help` — this help',
 ].join('\n');
 
@@ -244,7 +244,8 @@ export const RUNBOOK_HELP = [
 export function fallbackText(blocks: KnownBlock[]): string {
   for (const b of blocks) {
     if (b.type === 'header') return safePlain(b.text.text);
-    if (b.type === 'section' && b.text) return clip(b.text.text, 300);
+    // A cut inside an escape ("&am…") would show as garbage, or be read as a stray &.
+    if (b.type === 'section' && b.text) return clip(b.text.text, 300).replace(/&[a-z]*…$/, '…');
   }
   return 'Preflight';
 }

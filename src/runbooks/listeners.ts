@@ -38,7 +38,7 @@ export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
   if (first === 'help' && !rest.length) return reply([section(RUNBOOK_HELP)]);
   if (first === 'search' || first === 'find') {
     const query = rest.join(' ');
-    if (!query) return reply([section('Usage: `/runbook search <words>`, e.g. `/runbook search rollback database`')]);
+    if (!query) return reply([section('Usage: `/runbook search &lt;words&gt;`, e.g. `/runbook search rollback database`')]);
     // Slack waits 3 s for the answer; the search gets most of that, then the user hears why.
     const hits = await withTimeout(searchSections(deps.db, query, (id) => deps.library.get(id)?.title), 2500);
     return reply(searchResultBlocks(query, hits));
