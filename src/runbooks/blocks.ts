@@ -36,9 +36,27 @@ class SectionWriter {
     for (const line of mrkdwn.split('\n')) this.lines.push(indent + line);
   }
 
-  /** Code is never indented: indentation inside a fence would be copied with the command. */
+  /**
+   * Code is never indented: indentation inside a fence would be copied with the command. A block that fits
+   * in one section is never split; a longer one is cut at sensible places, each later part saying it continues.
+   */
   code(code: string): void {
-    this.lines.push('```', ...escapeCode(code).split('\n'), '```');
+    const lines = escapeCode(code).split('\n');
+    const size = lines.reduce((n, l) => n + l.length + 1, 0) + 8;
+    if (this.lines.length && this.size() + size > SECTION_TEXT) this.flush();
+    if (size <= SECTION_TEXT) {
+      this.lines.push('```', ...lines, '```');
+      return;
+    }
+    this.flush();
+    codeChunks(lines, SECTION_TEXT - CONTINUED.length - 12).forEach((chunk, i) => {
+      const text = `${i ? `${CONTINUED}\n` : ''}\`\`\`\n${chunk.join('\n')}\n\`\`\``;
+      for (const piece of splitMrkdwn(text, SECTION_TEXT)) this.blocks.push(section(piece));
+    });
+  }
+
+  private size(): number {
+    return this.lines.reduce((n, l) => n + l.length + 1, 0);
   }
 
   block(block: KnownBlock): void {
@@ -51,6 +69,53 @@ class SectionWriter {
     this.lines = [];
     if (text.trim()) for (const piece of splitMrkdwn(text, SECTION_TEXT)) this.blocks.push(section(piece));
   }
+}
+
+/** What a continued part of a long code block says first. */
+export const CONTINUED = '_↪ code continued_';
+
+const COMMENT = /^\s*(#|\/\/|--|;|rem\b)/i;
+
+/**
+ * Lines of a long code block in parts of at most max characters, cut at a blank line if one is near the end,
+ * else where a commented group starts, else at a top-level line; never between a comment and what it names.
+ */
+export function codeChunks(lines: string[], max: number): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  const cutOf = (c: string[]): number => {
+    const from = Math.max(1, Math.floor(c.length / 3));
+    const rules: Array<(prev: string, line: string) => boolean> = [
+      (prev) => !prev.trim(),
+      (prev, line) => COMMENT.test(line) && !COMMENT.test(prev) && !prev.trimEnd().endsWith('\\'),
+      (prev, line) => !/^\s/.test(line) && !COMMENT.test(prev) && !prev.trimEnd().endsWith('\\'),
+      (prev) => !COMMENT.test(prev) && !prev.trimEnd().endsWith('\\'),
+    ];
+    for (const rule of rules) for (let i = c.length - 1; i >= from; i--) if (rule(c[i - 1]!, c[i]!)) return i;
+    return c.length;
+  };
+  for (const line of lines) {
+    if (current.length && size + line.length + 1 > max) {
+      const cut = cutOf(current);
+      chunks.push(current.slice(0, cut));
+      current = current.slice(cut);
+      size = current.reduce((n, l) => n + l.length + 1, 0);
+    }
+    current.push(line);
+    size += line.length + 1;
+  }
+  if (current.length) chunks.push(current);
+  // Blank lines at a cut are the cut; they are not shown at the edges of a part.
+  return chunks.map((c) => trimBlank(c)).filter((c) => c.length);
+}
+
+function trimBlank(lines: string[]): string[] {
+  let a = 0;
+  let b = lines.length;
+  while (a < b && !lines[a]!.trim()) a++;
+  while (b > a && !lines[b - 1]!.trim()) b--;
+  return lines.slice(a, b);
 }
 
 function writeBlocks(w: SectionWriter, blocks: Block[], indent = ''): void {
