@@ -2,10 +2,10 @@ import type { AllMiddlewareArgs, App, BlockAction, CheckboxesAction, SlackAction
 import type { KnownBlock } from '@slack/types';
 import { withTimeout } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
-import { fallbackText, notFoundBlocks } from '../runbooks/blocks.ts';
+import { fallbackText, notFoundBlocks, sectionChoiceBlocks } from '../runbooks/blocks.ts';
 import { closest, findSection } from '../runbooks/library.ts';
 import type { Runbook, TaskItem } from '../runbooks/model.ts';
-import { section } from '../slack/blocks.ts';
+import { didYouMean, section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
 import { escapeCode, escapeMrkdwn, userMention } from '../slack/mrkdwn.ts';
 import {
@@ -55,30 +55,38 @@ export function words(text: string): string[] {
 
 const MENTION = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
-/** The checklist a command names: an instance id, or a runbook (its default instance). */
-async function resolveInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook } | { suggestions: string[] }> {
+/** The checklist a command names: an instance id or a unique prefix of one, or a runbook (its default instance). */
+async function resolveInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook } | { suggestions: string[]; ambiguous?: boolean }> {
   const direct = await getInstance(deps.db, query);
-  if (direct) {
-    const runbook = deps.library.get(direct.runbookId);
-    if (!runbook) throw new UserError(`The runbook of \`${escapeCode(direct.id)}\` (\`${escapeCode(direct.runbookId)}\`) is gone from the runbooks folder.`);
-    return { instance: direct, runbook };
-  }
+  const withRunbook = (instance: Instance) => {
+    const runbook = deps.library.get(instance.runbookId);
+    if (!runbook) throw new UserError(`The runbook of \`${escapeCode(instance.id)}\` (\`${escapeCode(instance.runbookId)}\`) is gone from the runbooks folder.`);
+    return { instance, runbook };
+  };
+  if (direct) return withRunbook(direct);
+  const instances = await listInstances(deps.db);
+  const lower = query.toLowerCase();
+  // A unique prefix names a checklist, as it names a runbook for /runbook.
+  const prefixed = instances.filter((i) => i.id.startsWith(lower));
+  if (prefixed.length === 1) return withRunbook(prefixed[0]!);
   const found = deps.library.resolve(query);
   if ('runbook' in found && found.runbook.tasks.length) {
     await ensureDefaultInstance(deps.db, found.runbook, deps.now());
     return { instance: (await getInstance(deps.db, found.runbook.id))!, runbook: found.runbook };
   }
-  const instances = await listInstances(deps.db);
+  if (prefixed.length > 1) return { suggestions: prefixed.map((i) => i.id).slice(0, 10), ambiguous: true };
   const templates = deps.library.all().filter((r) => r.tasks.length).map((r) => r.id);
   const names = [...new Set([...instances.map((i) => i.id), ...templates])];
-  return { suggestions: closest(query.toLowerCase(), names, (n) => [n, n.split('/').pop() ?? n]) };
+  return { suggestions: closest(lower, names, (n) => [n, n.split('/').pop() ?? n]) };
 }
 
 async function requireInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook }> {
   const r = await resolveInstance(deps, query);
   if ('suggestions' in r) {
-    const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``).join(', ');
-    throw new UserError(`No checklist \`${escapeCode(query)}\`.${list ? ` Closest: ${list}.` : ''} \`/checklist\` lists them all.`);
+    const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``);
+    if (r.ambiguous) throw new UserError(`\`${escapeCode(query)}\` begins ${list.length} checklists; say more of the id:\n${list.map((l) => `• ${l}`).join('\n')}`);
+    const near = didYouMean(list);
+    throw new UserError(`No checklist matches \`${escapeCode(query)}\`.${near ? ` ${near}` : ''}\n\`/checklist\` lists them all.`);
   }
   return r;
 }
@@ -105,8 +113,8 @@ function requireItems(runbook: Runbook, query: string, allowSection: boolean): T
   if (hits.length > 1) {
     throw new UserError(`\`${escapeCode(query)}\` matches ${hits.length} items; say more of the text:\n${hits.slice(0, 5).map((h) => `• ${h.mrkdwn}`).join('\n')}`);
   }
-  const near = closest(query.toLowerCase(), runbook.tasks, (t) => [t.plain, t.key]);
-  throw new UserError(`No item matches \`${escapeCode(query)}\` in \`${escapeCode(runbook.id)}\`. Closest:\n${near.map((h) => `• ${h.mrkdwn}`).join('\n')}`);
+  const near = didYouMean(closest(query.toLowerCase(), runbook.tasks, (t) => [t.plain, t.key]).map((h) => h.mrkdwn));
+  throw new UserError(`No item matches \`${escapeCode(query)}\` in \`${escapeCode(runbook.id)}\`.${near ? ` ${near}` : ''}`);
 }
 
 /** Summaries of every instance, creating each runbook's default instance on first sight. */
@@ -194,7 +202,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       let sectionKey: string | undefined;
       if (args.length) {
         const s = findSection(runbook, args.join(' '));
-        if (!('section' in s)) throw new UserError(`No section \`${escapeCode(args.join(' '))}\` in \`${escapeCode(runbook.id)}\`.${s.suggestions.length ? ` Closest: ${s.suggestions.map((x) => `_${escapeMrkdwn(x.title)}_`).join(', ')}.` : ''}`);
+        if (!('section' in s)) return { reply: reply(sectionChoiceBlocks(runbook, args.join(' '), s.suggestions, !!s.ambiguous)) };
         sectionKey = s.section.key;
         if (!groupsFor(runbook, sectionKey).length) throw new UserError(`_${escapeMrkdwn(s.section.title)}_ has no checklist items.`);
       }

@@ -1,6 +1,7 @@
 import type { KnownBlock, PlainTextOption } from '@slack/types';
-import { actions, button, clip, context, divider, header, paginate, section, splitMrkdwn } from '../slack/blocks.ts';
-import { OPTION_TEXT, SECTION_TEXT, SELECT_OPTIONS } from '../slack/limits.ts';
+import { actions, button, clip, context, didYouMean, divider, header, paginate, section, splitMrkdwn } from '../slack/blocks.ts';
+import { sectionNumbers } from './library.ts';
+import { CONTEXT_TEXT, OPTION_TEXT, SECTION_TEXT, SELECT_OPTIONS } from '../slack/limits.ts';
 import { escapeCode, escapeMrkdwn, safePlain } from '../slack/mrkdwn.ts';
 import { allSections, type Block, type Budget, type Priority, type Runbook, type Section } from './model.ts';
 
@@ -211,9 +212,12 @@ export function runbookPages(runbook: Runbook, sectionKey?: string): KnownBlock[
 /** One page of a runbook as a message: title line, the page's blocks, and navigation. */
 export function runbookMessage(runbook: Runbook, ref: PageRef, pages = runbookPages(runbook, ref.s)): KnownBlock[] {
   const p = Math.min(Math.max(ref.p, 0), pages.length - 1);
-  const sectionTitle = ref.s ? allSections(runbook).find((s) => s.key === ref.s)?.path.join(' › ') : undefined;
+  const target = ref.s ? allSections(runbook).find((s) => s.key === ref.s) : undefined;
+  const sectionTitle = target ? `${sectionNumbers(runbook).get(target.key) ?? ''} ${target.path.join(' › ')}`.trim() : undefined;
   const where = [`📘 *${escapeMrkdwn(runbook.title)}*`, `\`${escapeCode(runbook.id)}\``, sectionTitle ? `§ ${escapeMrkdwn(sectionTitle)}` : '', pages.length > 1 ? `page ${p + 1} of ${pages.length}` : ''];
-  const blocks: KnownBlock[] = [context(where.filter(Boolean).join('  ·  ')), ...pages[p]!];
+  const blocks: KnownBlock[] = [context(where.filter(Boolean).join('  ·  '))];
+  if (!ref.s && p === 0 && runbook.root.children.length > 1) blocks.push(contents(runbook));
+  blocks.push(...pages[p]!);
   if (pages.length > 1) {
     const nav = [];
     if (p > 0) nav.push(button('◀ Previous', RUNBOOK_ACTIONS.prev, { ...ref, p: p - 1 }));
@@ -225,6 +229,22 @@ export function runbookMessage(runbook: Runbook, ref: PageRef, pages = runbookPa
     blocks.push(actions(nav));
   }
   return blocks;
+}
+
+/** The numbered top-level sections, so `/runbook <id> <n>` means what is shown. */
+function contents(runbook: Runbook): KnownBlock {
+  const hint = `  ·  \`/runbook ${escapeCode(runbook.id)} 2\` opens section 2, \`2.1\` its first part`;
+  const items = runbook.root.children.map((s) => numberedTitle(runbook, s));
+  let text = '*Sections:*';
+  for (const [i, item] of items.entries()) {
+    // What does not fit is counted, not dropped silently.
+    if (text.length + item.length + hint.length + 40 > CONTEXT_TEXT) {
+      text += `  ·  …and ${items.length - i} more`;
+      break;
+    }
+    text += `${i ? '  ·' : ''}  ${item}`;
+  }
+  return context(text + hint);
 }
 
 /** "Page 3 — Database Rollback": one option per page, named after the first heading on it. */
@@ -279,8 +299,11 @@ export interface SearchHit {
 }
 
 /** Search results: one section per hit, with an Open button. */
-export function searchResultBlocks(query: string, hits: SearchHit[]): KnownBlock[] {
-  if (!hits.length) return [section(`No section matches _${escapeMrkdwn(query)}_. Try fewer or other words, or \`/runbook\` to list runbooks.`)];
+export function searchResultBlocks(query: string, hits: SearchHit[], respelled?: string): KnownBlock[] {
+  if (!hits.length) {
+    const near = respelled ? ` ${didYouMean([`\`/runbook search ${escapeCode(respelled)}\``])}\n` : ' ';
+    return [section(`No section matches _${escapeMrkdwn(query)}_.${near}Try fewer or other words, or \`/runbook\` to list runbooks.`)];
+  }
   const blocks: KnownBlock[] = [context(`🔎 ${hits.length} section${hits.length === 1 ? '' : 's'} match _${escapeMrkdwn(query)}_`)];
   for (const hit of hits) {
     const title = `*${escapeMrkdwn(hit.runbookTitle)}*${hit.path ? ` › ${escapeMrkdwn(hit.path)}` : ''}`;
@@ -290,10 +313,32 @@ export function searchResultBlocks(query: string, hits: SearchHit[]): KnownBlock
   return blocks;
 }
 
-/** The ephemeral reply for a name that matches no runbook (or several). */
-export function notFoundBlocks(what: string, query: string, suggestions: string[]): KnownBlock[] {
-  const list = suggestions.map((s) => `• \`${escapeCode(s)}\``).join('\n');
-  return [section(`No ${what} matches \`${escapeCode(query)}\`.${list ? ` Did you mean:\n${list}` : ''}`)];
+/** The ephemeral reply for a name that matches no runbook (or section): the closest few, and where to look. */
+export function notFoundBlocks(what: string, query: string, suggestions: string[], hint = ''): KnownBlock[] {
+  const near = didYouMean(suggestions.map((s) => `\`${escapeCode(s)}\``));
+  return [section(`No ${what} matches \`${escapeCode(query)}\`.${near ? ` ${near}` : ''}${hint ? `\n${hint}` : ''}`)];
+}
+
+/** The ephemeral reply for a name that several runbooks match equally: all of them, to pick from. */
+export function ambiguousRunbookBlocks(query: string, runbooks: Runbook[]): KnownBlock[] {
+  const list = runbooks.map((r) => `• \`${escapeCode(r.id)}\` — ${escapeMrkdwn(r.title)}`).join('\n');
+  return [section(splitMrkdwn(`\`${escapeCode(query)}\` matches ${runbooks.length} runbooks; name one by more of its id:\n${list}`, SECTION_TEXT)[0]!)];
+}
+
+/** A section as it is listed: its outline number (what `/runbook <id> <n>` opens) and its title. */
+export function numberedTitle(runbook: Runbook, s: Section): string {
+  const n = sectionNumbers(runbook).get(s.key);
+  return `${n ? `\`${n}\` ` : ''}${escapeMrkdwn(s.title)}`;
+}
+
+/** The reply for a section query that matches none or several: numbered sections to choose from. */
+export function sectionChoiceBlocks(runbook: Runbook, query: string, sections: Section[], ambiguous: boolean): KnownBlock[] {
+  const where = `\`${escapeCode(runbook.id)}\``;
+  const list = sections.map((s) => numberedTitle(runbook, s));
+  const text = ambiguous
+    ? `\`${escapeCode(query)}\` matches ${sections.length} sections of ${where}:\n${list.map((l) => `• ${l}`).join('\n')}`
+    : `No section of ${where} matches \`${escapeCode(query)}\`.${list.length ? ` ${didYouMean(list)}` : ''}`;
+  return [section(`${text}\n\`/runbook ${escapeCode(runbook.id)}\` lists its sections by number.`)];
 }
 
 export const RUNBOOK_HELP = [

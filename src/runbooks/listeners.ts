@@ -6,6 +6,7 @@ import type { KnownBlock } from '../slack/blocks.ts';
 import { section } from '../slack/blocks.ts';
 import { errorText } from '../slack/errors.ts';
 import {
+  ambiguousRunbookBlocks,
   fallbackText,
   notFoundBlocks,
   RUNBOOK_ACTIONS,
@@ -13,8 +14,9 @@ import {
   runbookListMessage,
   runbookMessage,
   searchResultBlocks,
+  sectionChoiceBlocks,
 } from './blocks.ts';
-import { findSection } from './library.ts';
+import { findSection, respell } from './library.ts';
 import type { Runbook } from './model.ts';
 import { searchSections } from './store.ts';
 
@@ -41,20 +43,22 @@ export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
     if (!query) return reply([section('Usage: `/runbook search &lt;words&gt;`, e.g. `/runbook search rollback database`')]);
     // Slack waits 3 s for the answer; the search gets most of that, then the user hears why.
     const hits = await withTimeout(searchSections(deps.db, query, (id) => deps.library.get(id)?.title), 2500);
-    return reply(searchResultBlocks(query, hits));
+    // Nothing found: a word that is in no runbook is likely a typo, so the nearest spelling is offered.
+    return reply(searchResultBlocks(query, hits, hits.length ? undefined : respell(query, deps.library.all())));
   }
   // Titles have spaces: the longest run of leading words that is exactly one runbook's title names it.
   const titled = titleAt(deps, words);
   const found = titled ?? deps.library.resolve(first);
-  if (!('runbook' in found)) return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id)));
+  if (!('runbook' in found)) {
+    if (found.ambiguous) return reply(ambiguousRunbookBlocks(first, found.suggestions));
+    return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id), '`/runbook` lists them all.'));
+  }
   const runbook = found.runbook;
   const sectionWords = titled ? words.slice(titled.words) : rest;
   if (!sectionWords.length) return reply(runbookMessage(runbook, { r: runbook.id, p: 0 }));
   const wanted = sectionWords.join(' ');
   const sec = findSection(runbook, wanted);
-  if (!('section' in sec)) {
-    return reply(notFoundBlocks(`section of \`${runbook.id}\``, wanted, sec.suggestions.map((s) => s.title)));
-  }
+  if (!('section' in sec)) return reply(sectionChoiceBlocks(runbook, wanted, sec.suggestions, !!sec.ambiguous));
   return reply(runbookMessage(runbook, { r: runbook.id, s: sec.section.key, p: 0 }));
 }
 
