@@ -80,7 +80,7 @@ test('/checklist accepts a unique prefix of a checklist id, and says which when 
   assert.match(ambiguous.text, /`payments` begins 2 checklists/, ambiguous.text);
 
   const typo = await answer('/checklist', 'producton-readiness');
-  assert.match(typo.text, /No checklist matches `producton-readiness`\. Did you mean:\n• `production-readiness`/, typo.text);
+  assert.match(typo.text, /No checklist `producton-readiness`\. Did you mean:\n• `production-readiness`/, typo.text);
   const section = await answer('/checklist', 'production-readiness infrastrcture');
   assert.match(section.text, /No section of `production-readiness` matches `infrastrcture`\. Did you mean:\n• `\d+(\.\d+)*` Infrastructure/, section.text);
   assert.deepEqual(app.slack.rejections, [], 'Slack accepted everything');

@@ -205,7 +205,7 @@ test('a unique prefix, the title, and the title followed by a section all resolv
     assert.doesNotMatch(contextText(reply.blocks), /§/, `${query}: the whole runbook, not a section`);
   }
   const section = await runbook('Production Readiness Checklist rollback');
-  assert.match(contextText(section.blocks), /`production-readiness`.*§ 🆘 Rollback Plan/);
+  assert.match(contextText(section.blocks), /`production-readiness`.*§ \d+ 🆘 Rollback Plan/);
   const nested = await runbook('restore');
   assert.match(contextText(nested.blocks), /`db\/restore`/, 'a file name inside a folder resolves');
 });

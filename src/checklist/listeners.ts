@@ -7,7 +7,7 @@ import { closest, findSection } from '../runbooks/library.ts';
 import type { Runbook, TaskItem } from '../runbooks/model.ts';
 import { didYouMean, section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
-import { escapeCode, escapeMrkdwn, userMention } from '../slack/mrkdwn.ts';
+import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
 import {
   CHECKLIST_ACTIONS,
   CHECKLIST_HELP,
@@ -18,7 +18,7 @@ import {
   instanceListBlocks,
   instanceOfBlock,
 } from './blocks.ts';
-import { deriveChange, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
+import { deriveChange, dueBasis, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
 import {
   applyChange,
   assignItems,
@@ -86,7 +86,7 @@ async function requireInstance(deps: Deps, query: string): Promise<{ instance: I
     const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``);
     if (r.ambiguous) throw new UserError(`\`${escapeCode(query)}\` begins ${list.length} checklists; say more of the id:\n${list.map((l) => `• ${l}`).join('\n')}`);
     const near = didYouMean(list);
-    throw new UserError(`No checklist matches \`${escapeCode(query)}\`.${near ? ` ${near}` : ''}\n\`/checklist\` lists them all.`);
+    throw new UserError(`No checklist \`${escapeCode(query)}\`.${near ? ` ${near}` : ''}\n\`/checklist\` lists them all.`);
   }
   return r;
 }
@@ -186,9 +186,9 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       if (args.length < 2) throw new UserError('Usage: `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
       const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
       const items = requireItems(runbook, rest.join(' '), true);
-      const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now);
+      const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now, deps.config.TEAM_TIMEZONE);
       await setDue(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), dueAt, dueText: dueAt ? spec : undefined, actor: user, source: 'slack' }, now);
-      return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due <!date^${Math.floor(dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${dueAt.toISOString()}>` : 'no due date'}.`) };
+      return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due ${slackDate(dueAt)} (${escapeMrkdwn(dueBasis(spec) || spec)}${dueBasis(spec) && /^\d{4}-\d{2}-\d{2}$/.test(spec) ? `, ${escapeMrkdwn(deps.config.TEAM_TIMEZONE)}` : ''})` : 'no due date'}.`) };
     }
     case 'history': {
       if (!args.length) throw new UserError('Usage: `/checklist history &lt;id&gt; [item]`');
