@@ -1,6 +1,6 @@
 import type { ActionsBlock, Checkboxes, KnownBlock, MrkdwnOption } from '@slack/types';
 import type { Runbook, TaskItem } from '../runbooks/model.ts';
-import { actions, clip, context, header, section, splitMrkdwn } from '../slack/blocks.ts';
+import { actions, button, clip, context, header, section, splitMrkdwn } from '../slack/blocks.ts';
 import { CHECKBOX_OPTIONS, CONTEXT_ELEMENTS, CONTEXT_TEXT, MESSAGE_BLOCKS, OPTION_TEXT, SECTION_TEXT, VIEW_BLOCKS } from '../slack/limits.ts';
 import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
 import { bar, groupsOf, isOverdue, itemRef, progress, RUNBOOK_ACTOR, type Group, type Instance, type ItemState } from './domain.ts';
@@ -10,7 +10,20 @@ import type { HistoryEntry } from './store.ts';
 export const CHECKLIST_ACTIONS = {
   tickPrefix: 'checklist:tick:',
   tick: /^checklist:tick:/,
+  archiveConfirm: 'checklist:archive:confirm',
+  archiveCancel: 'checklist:archive:cancel',
 } as const;
+
+/** `/checklist archive <id>`: what archiving does, and a confirm button (destructive actions are confirmed). */
+export function archiveConfirmBlocks(instance: Instance, done: number, total: number): KnownBlock[] {
+  return [
+    section(`🗄 Archive *${escapeMrkdwn(instance.name)}* (\`${escapeCode(instance.id)}\`, ${done}/${total} done)? It leaves \`/checklist\` and App Home; its items and history are kept (\`/checklist history ${escapeCode(instance.id)}\`).`),
+    actions([
+      { ...button('Archive', CHECKLIST_ACTIONS.archiveConfirm, { id: instance.id }, 'danger'), confirm: { title: { type: 'plain_text', text: 'Archive this checklist?' }, text: { type: 'plain_text', text: clip(`${instance.name} will be hidden from lists and App Home.`, 300) }, confirm: { type: 'plain_text', text: 'Archive' }, deny: { type: 'plain_text', text: 'Keep it' } } },
+      button('Keep it', CHECKLIST_ACTIONS.archiveCancel, { id: instance.id }),
+    ]),
+  ];
+}
 
 /** `cl:<n>:<instance id>`: unique in a message, and tells the listener which instance a click is for. */
 export function tickBlockId(n: number, instanceId: string): string {
@@ -208,7 +221,7 @@ function dueDetail(detail: string): string {
 
 /** `/checklist history`: newest first, with Slack dates. */
 export function historyBlocks(instance: Instance, entries: HistoryEntry[], items: Map<string, TaskItem>, itemKey?: string): KnownBlock[] {
-  const verb: Record<string, string> = { tick: '☑ ticked', untick: '☐ unticked', assign: '👤 assigned', unassign: '👤 unassigned', due: '📅 due date', create: '✨ created' };
+  const verb: Record<string, string> = { tick: '☑ ticked', untick: '☐ unticked', assign: '👤 assigned', unassign: '👤 unassigned', due: '📅 due date', create: '✨ created', archive: '🗄 archived' };
   const lines = entries.map((e) => {
     const what = e.itemKey ? `_${escapeMrkdwn(clip(items.get(e.itemKey)?.plain ?? e.itemKey, 60))}_` : '';
     const detail = e.action === 'assign' && e.detail ? ` to ${userMention(e.detail)}` : e.action === 'due' && e.detail ? ` ${dueDetail(e.detail)}` : '';
@@ -273,5 +286,6 @@ export const CHECKLIST_HELP = [
   '• `/checklist assign [&lt;id&gt;] &lt;item&gt; @user` — give an item an owner (`@nobody` clears it)',
   '• `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;` — `2026-12-01` (the end of that day in the team\'s time zone), `2026-12-01T15:00Z`, `launch-24h` or `launch-2d` (before the start of the launch day), `+3d` (from now), or `none`',
   '• `/checklist history &lt;id&gt; [item]` — who changed what, and when',
+  '• `/checklist archive &lt;id&gt;` — retire a checklist made by mistake or done with (its creator or an admin; history is kept)',
   'Items are found by words of their text. Without `&lt;id&gt;`, the checklist last posted in this channel is meant.',
 ].join('\n');

@@ -25,6 +25,14 @@ export interface Instance {
   launchDate?: string;
   createdBy: string;
   createdAt: Date;
+  /** Set once archived: hidden from lists and App Home, history kept. */
+  archivedAt?: Date;
+  archivedBy?: string;
+}
+
+/** Who may archive a checklist: whoever created it, or an admin. */
+export function canArchive(instance: Instance, actor: string, admins: string[]): boolean {
+  return instance.createdBy === actor || admins.includes(actor);
 }
 
 /** A section's task items: the unit a checklist message shows under one heading. */

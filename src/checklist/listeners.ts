@@ -1,4 +1,5 @@
-import type { AllMiddlewareArgs, App, BlockAction, CheckboxesAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, CheckboxesAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
 import type { KnownBlock } from '@slack/types';
 import { withTimeout } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
@@ -9,6 +10,7 @@ import { didYouMean, section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
 import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
 import {
+  archiveConfirmBlocks,
   CHECKLIST_ACTIONS,
   CHECKLIST_HELP,
   checklistPages,
@@ -18,9 +20,10 @@ import {
   instanceListBlocks,
   instanceOfBlock,
 } from './blocks.ts';
-import { deriveChange, dueBasis, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
+import { canArchive, deriveChange, dueBasis, DueDateError, RUNBOOK_ACTOR, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, parseDue, parseLaunchDate, progress, type Instance } from './domain.ts';
 import {
   applyChange,
+  archiveInstance,
   assignItems,
   type ChangeResult,
   createInstance,
@@ -53,6 +56,8 @@ export function words(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter(Boolean);
 }
 
+const archiveRef = z.object({ id: z.string() });
+
 const MENTION = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
 /** The checklist a command names: an instance id or a unique prefix of one, or a runbook (its default instance). */
@@ -67,7 +72,7 @@ async function resolveInstance(deps: Deps, query: string): Promise<{ instance: I
   const instances = await listInstances(deps.db);
   const lower = query.toLowerCase();
   // A unique prefix names a checklist, as it names a runbook for /runbook.
-  const prefixed = instances.filter((i) => i.id.startsWith(lower));
+  const prefixed = instances.filter((i) => i.id.startsWith(lower) && !i.archivedAt);
   if (prefixed.length === 1) return withRunbook(prefixed[0]!);
   const found = deps.library.resolve(query);
   if ('runbook' in found && found.runbook.tasks.length) {
@@ -80,8 +85,11 @@ async function resolveInstance(deps: Deps, query: string): Promise<{ instance: I
   return { suggestions: closest(lower, names, (n) => [n, n.split('/').pop() ?? n]) };
 }
 
-async function requireInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook }> {
+async function requireInstance(deps: Deps, query: string, opts: { archived?: boolean } = {}): Promise<{ instance: Instance; runbook: Runbook }> {
   const r = await resolveInstance(deps, query);
+  if ('instance' in r && r.instance.archivedAt && !opts.archived) {
+    throw new UserError(`\`${escapeCode(r.instance.id)}\` was archived ${slackDate(r.instance.archivedAt)}${r.instance.archivedBy ? ` by ${userMention(r.instance.archivedBy)}` : ''}; its history stays: \`/checklist history ${escapeCode(r.instance.id)}\`.`);
+  }
   if ('suggestions' in r) {
     const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``);
     if (r.ambiguous) throw new UserError(`\`${escapeCode(query)}\` begins ${list.length} checklists; say more of the id:\n${list.map((l) => `• ${l}`).join('\n')}`);
@@ -95,7 +103,7 @@ async function requireInstance(deps: Deps, query: string): Promise<{ instance: I
 async function instanceAndRest(deps: Deps, channel: string, args: string[]): Promise<{ instance: Instance; runbook: Runbook; rest: string[] }> {
   if (args.length > 1) {
     const first = await resolveInstance(deps, args[0]!).catch(() => undefined);
-    if (first && 'instance' in first) return { ...first, rest: args.slice(1) };
+    if (first && 'instance' in first) return { ...(await requireInstance(deps, first.instance.id)), rest: args.slice(1) };
   }
   const last = await lastInstanceIn(deps.db, channel);
   if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist &lt;id&gt;`.');
@@ -120,12 +128,14 @@ function requireItems(runbook: Runbook, query: string, allowSection: boolean): T
 /** Summaries of every instance, creating each runbook's default instance on first sight. */
 async function summaries(deps: Deps) {
   const now = deps.now();
-  let instances = await listInstances(deps.db);
-  const known = new Set(instances.map((i) => i.id));
+  let everyInstance = await listInstances(deps.db, { archived: true });
+  const known = new Set(everyInstance.map((i) => i.id));
   const missing = deps.library.all().filter((r) => r.tasks.length && !known.has(r.id));
   // Only runbooks seen for the first time cost a write; the list and Home stay one read otherwise.
   for (const r of missing) await ensureDefaultInstance(deps.db, r, now);
-  if (missing.length) instances = await listInstances(deps.db);
+  if (missing.length) everyInstance = await listInstances(deps.db, { archived: true });
+  // Archived checklists leave the list and Home (an archived default one is not made again).
+  const instances = everyInstance.filter((i) => !i.archivedAt);
   const states = await loadStates(deps.db, instances.map((i) => i.id));
   return instances.map((instance) => {
     const runbook = deps.library.get(instance.runbookId);
@@ -190,9 +200,16 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       await setDue(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), dueAt, dueText: dueAt ? spec : undefined, actor: user, source: 'slack' }, now);
       return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due ${slackDate(dueAt)} (${escapeMrkdwn(dueBasis(spec) || spec)}${dueBasis(spec) && /^\d{4}-\d{2}-\d{2}$/.test(spec) ? `, ${escapeMrkdwn(deps.config.TEAM_TIMEZONE)}` : ''})` : 'no due date'}.`) };
     }
+    case 'archive': {
+      if (args.length !== 1) throw new UserError('Usage: `/checklist archive &lt;id&gt;`: hides a checklist from lists and App Home, keeping its history (its creator or an admin).');
+      const { instance, runbook } = await requireInstance(deps, args[0]!);
+      if (!canArchive(instance, user, deps.config.ADMIN_USERS)) throw new UserError(`Only whoever created \`${escapeCode(instance.id)}\`${instance.createdBy !== RUNBOOK_ACTOR ? ` (${userMention(instance.createdBy)})` : ''} or an admin (ADMIN_USERS) may archive it.`);
+      const p = progress(runbook.tasks, await loadState(deps.db, instance.id), now);
+      return { reply: reply(archiveConfirmBlocks(instance, p.done, p.total)) };
+    }
     case 'history': {
       if (!args.length) throw new UserError('Usage: `/checklist history &lt;id&gt; [item]`');
-      const { instance, runbook } = await requireInstance(deps, args[0]!);
+      const { instance, runbook } = await requireInstance(deps, args[0]!, { archived: true });
       const item = args.length > 1 ? requireItems(runbook, args.slice(1).join(' '), false)[0] : undefined;
       const entries = await history(deps.db, instance.id, item?.key);
       return { reply: reply(historyBlocks(instance, entries, new Map(runbook.tasks.map((t) => [t.key, t])), item?.key)) };
@@ -365,6 +382,28 @@ export function register(app: App, deps: Deps): void {
     // Redraw every message of the instance from the database (also after a failure: the clicker's view may be wrong).
     updater.schedule(id);
     if (body.view) await publishHome(deps, client, user).catch((err) => deps.log.warn({ err }, 'home not republished'));
+  });
+
+  // Archive is confirmed with a button; who may is checked again on the click, and archiving twice is harmless.
+  app.action(CHECKLIST_ACTIONS.archiveConfirm, async ({ ack, body, action, respond }) => {
+    await ack();
+    const user = body.user.id;
+    try {
+      const { id } = archiveRef.parse(JSON.parse((action as ButtonAction).value ?? '{}'));
+      const instance = await getInstance(deps.db, id);
+      if (!instance) throw new UserError(`The checklist \`${escapeCode(id)}\` no longer exists.`);
+      if (!canArchive(instance, user, deps.config.ADMIN_USERS)) throw new UserError(`Only whoever created \`${escapeCode(id)}\` or an admin may archive it.`);
+      const archived = await archiveInstance(deps.db, { id, actor: user, source: 'slack' }, deps.now());
+      await respond({ replace_original: true, text: `🗄 ${archived ? 'Archived' : 'Already archived:'} *${escapeMrkdwn(instance.name)}* (\`${escapeCode(id)}\`). Its history stays: \`/checklist history ${escapeCode(id)}\`.` });
+    } catch (err) {
+      if (!(err instanceof UserError)) deps.log.warn({ err }, 'archive failed');
+      await respond({ replace_original: false, response_type: 'ephemeral', text: errorText(err) });
+    }
+  });
+  app.action(CHECKLIST_ACTIONS.archiveCancel, async ({ ack, action, respond }) => {
+    await ack();
+    const { id } = archiveRef.parse(JSON.parse((action as ButtonAction).value ?? '{}'));
+    await respond({ replace_original: true, text: `Kept \`${escapeCode(id)}\`; nothing changed.` });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {
