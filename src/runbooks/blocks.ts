@@ -257,7 +257,7 @@ function pageOptions(pages: KnownBlock[][], ref: PageRef): PlainTextOption[] {
 }
 
 /** The list of runbooks, grouped by folder, paged like a runbook. */
-export function runbookListPages(runbooks: Runbook[]): KnownBlock[][] {
+export function runbookListPages(runbooks: Runbook[], rootFolder = 'runbooks'): KnownBlock[][] {
   const groups = new Map<string, Runbook[]>();
   for (const r of runbooks) {
     const folder = r.id.includes('/') ? r.id.slice(0, r.id.lastIndexOf('/')) : '';
@@ -265,7 +265,7 @@ export function runbookListPages(runbooks: Runbook[]): KnownBlock[][] {
   }
   const w = new SectionWriter();
   for (const [folder, list] of groups) {
-    w.text(`*📁 ${escapeMrkdwn(folder || 'runbooks')}*  (${list.length})`);
+    w.text(`*📁 ${escapeMrkdwn(folder || rootFolder)}*  (${list.length})`);
     for (const r of list) w.text(`• \`${escapeCode(r.id)}\` — ${escapeMrkdwn(r.title)}${r.tasks.length ? `  ☑ ${r.tasks.length} items` : ''}`);
     w.flush();
   }
@@ -274,11 +274,11 @@ export function runbookListPages(runbooks: Runbook[]): KnownBlock[][] {
 }
 
 /** One page of the runbook list as a message. */
-export function runbookListMessage(runbooks: Runbook[], page: number): KnownBlock[] {
-  const pages = runbookListPages(runbooks);
+export function runbookListMessage(runbooks: Runbook[], page: number, rootFolder?: string): KnownBlock[] {
+  const pages = runbookListPages(runbooks, rootFolder);
   const p = Math.min(Math.max(page, 0), pages.length - 1);
   const blocks: KnownBlock[] = [
-    context(`📚 *${runbooks.length} runbooks*${pages.length > 1 ? `  ·  page ${p + 1} of ${pages.length}` : ''}  ·  \`/runbook &lt;id&gt;\` to open one, \`/runbook search &lt;words&gt;\` to find`),
+    context(`📚 *${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'}*${pages.length > 1 ? `  ·  page ${p + 1} of ${pages.length}` : ''}  ·  \`/runbook &lt;id&gt;\` to open one, \`/runbook search &lt;words&gt;\` to find`),
     ...pages[p]!,
   ];
   if (pages.length > 1) {

@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
 import { z } from 'zod';
 import { withTimeout } from '../db/db.ts';
@@ -36,7 +37,7 @@ function reply(blocks: KnownBlock[]): Reply {
 export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [first, ...rest] = words;
-  if (!first) return reply(runbookListMessage(deps.library.all(), 0));
+  if (!first) return reply(runbookListMessage(deps.library.all(), 0, rootFolder(deps)));
   if (first === 'help' && !rest.length) return reply([section(RUNBOOK_HELP)]);
   if (first === 'search' || first === 'find') {
     const query = rest.join(' ');
@@ -60,6 +61,11 @@ export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
   const sec = findSection(runbook, wanted);
   if (!('section' in sec)) return reply(sectionChoiceBlocks(runbook, wanted, sec.suggestions, !!sec.ambiguous));
   return reply(runbookMessage(runbook, { r: runbook.id, s: sec.section.key, p: 0 }));
+}
+
+/** The runbooks folder's own name (RUNBOOKS_DIR), heading the runbooks at its top level. */
+function rootFolder(deps: Deps): string {
+  return basename(resolve(deps.library.dir)) || 'runbooks';
 }
 
 /** The runbook whose whole title is the first n (≥ 2) words, case-insensitive, when exactly one has it. */
@@ -116,6 +122,6 @@ export function register(app: App, deps: Deps): void {
   app.action(RUNBOOK_ACTIONS.listPage, async ({ ack, action, respond }: ActionArgs) => {
     await ack();
     const { p } = listRef.parse(JSON.parse(action.type === 'button' ? action.value ?? '{}' : '{}'));
-    await respond({ replace_original: true, ...reply(runbookListMessage(deps.library.all(), p)) });
+    await respond({ replace_original: true, ...reply(runbookListMessage(deps.library.all(), p, rootFolder(deps))) });
   });
 }
