@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { webApi } from '@slack/bolt';
 import { parseArgs } from 'node:util';
 import { exportCsv, exportMarkdown } from './checklist/export.ts';
 import { ensureDefaultInstance, getInstance, loadState, recordedKeys, syncInstance } from './checklist/store.ts';
@@ -12,6 +13,9 @@ import { RunbookLibrary } from './runbooks/library.ts';
 import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 import { exportRollback } from './rollback/export.ts';
+import { UserNames } from './slack/names.ts';
+
+const FORMATS = ['csv', 'md'];
 
 const USAGE = `Usage: preflight <command>
   lint [DIR] [--fix]                      check runbooks (default RUNBOOKS_DIR); --fix repairs mojibake in place
@@ -31,6 +35,17 @@ async function openMigrated(config: Config): Promise<Db> {
   return db;
 }
 
+/** Slack names for exports when a bot token is configured; ids alone otherwise (or when Slack cannot be reached). */
+async function slackNames(config: Config, ids: string[]): Promise<Map<string, string>> {
+  if (!config.SLACK_BOT_TOKEN) return new Map();
+  const client = new webApi.WebClient(config.SLACK_BOT_TOKEN, { slackApiUrl: config.SLACK_API_URL, retryConfig: { retries: 1 } });
+  const names = new UserNames(async (id) => {
+    const res = await client.users.info({ user: id });
+    return res.user?.name ? { name: res.user.name } : undefined;
+  });
+  return names.names(ids);
+}
+
 /** Runs one CLI command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,6 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     case 'lint': {
       const { values, positionals } = parseArgs({ args: rest, options: { fix: { type: 'boolean' } }, allowPositionals: true });
       const dir = positionals[0] ?? loadConfig().RUNBOOKS_DIR;
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        console.error(`preflight lint: no runbooks folder at ${dir} (give one: preflight lint DIR, or set RUNBOOKS_DIR)`);
+        return 2;
+      }
       const results = lintDir(dir, { fix: values.fix });
       // Vanished items are checked only against a database that exists; lint never creates one.
       const config = loadConfig();
@@ -125,7 +144,11 @@ export async function run(argv: string[]): Promise<number> {
           await db.close();
         }
       }
-      if (!id || !['csv', 'md'].includes(values.format ?? '')) {
+      if (!FORMATS.includes(values.format ?? '')) {
+        console.error(`preflight export: unknown format "${values.format}"; formats: ${FORMATS.join(', ')}`);
+        return 2;
+      }
+      if (!id) {
         console.error('Usage: preflight export <checklist> [--format csv|md] [--out FILE]');
         return 2;
       }
@@ -147,7 +170,9 @@ export async function run(argv: string[]): Promise<number> {
         }
         await syncInstance(db, instance.id, runbook, new Date());
         const state = await loadState(db, instance.id);
-        const text = values.format === 'md' ? exportMarkdown(instance, runbook, state) : exportCsv(runbook, state);
+        const people = [...state.values()].flatMap((s) => [s.checkedBy, s.owner]).filter((u): u is string => !!u);
+        const names = await slackNames(config, people);
+        const text = values.format === 'md' ? exportMarkdown(instance, runbook, state, names) : exportCsv(runbook, state, names);
         if (values.out) writeFileSync(values.out, text);
         else process.stdout.write(text);
         return 0;
@@ -170,8 +195,9 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     default:
+      // Asking for help is a success; no command (as with git or npm) or an unknown one is a usage error.
       console.log(USAGE);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+      return command === 'help' || command === '--help' ? 0 : 2;
   }
 }
 

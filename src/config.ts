@@ -31,6 +31,7 @@ const schema = z.object({
   DIGEST_CRON: optional(z.string().refine(validCron, 'is not a cron expression (node-cron: [second] minute hour day month weekday)')).default('0 9 * * 1-5'),
   DIGEST_TIMEZONE: optional(z.string().refine(validTimeZone, 'is not an IANA time zone')).default('UTC'),
   ADMIN_USERS: optional(userList).default([]),
+  TEAM_TIMEZONE: optional(z.string().refine(validTimeZone, 'is not an IANA time zone')).default('UTC'),
   OPENAI_API_KEY: optional(z.string()),
   OPENAI_BASE_URL: optional(z.url()),
   OPENAI_MODEL: optional(z.string()).default('gpt-4o-mini'),

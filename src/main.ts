@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { boot } from './boot.ts';
 import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
 import { startConsole } from './console/index.ts';
@@ -17,10 +18,12 @@ try {
   process.exit(1);
 }
 
-const log = createLogger(config.mode === 'console' ? 'warn' : config.LOG_LEVEL);
+// In the console, log lines would land among the answers: they go to a file the console names once.
+const logFile = config.mode === 'console' ? join(config.PREFLIGHT_DATA_DIR, 'preflight.log') : undefined;
+const log = createLogger(config.mode === 'console' ? 'warn' : config.LOG_LEVEL, logFile);
 try {
   if (config.mode === 'console') {
-    await startConsole(config, log);
+    await startConsole(config, log, logFile);
   } else {
     const preflight = await boot(config, {
       mode: config.mode,

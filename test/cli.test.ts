@@ -78,9 +78,10 @@ test('a second `preflight migrate` says the database is up to date and exits 0',
   assert.deepEqual(await recorded(), readMigrations().map((m) => m.name));
 });
 
-test('`preflight` with no command prints usage and exits 0', async () => {
+test('`preflight` with no command prints usage and exits 2 (a usage error); `preflight help` exits 0', async () => {
+  assert.equal((await preflight(['help'])).code, 0, 'help is a success');
   const { code, stdout, stderr } = await preflight([]);
-  assert.equal(code, 0, stderr);
+  assert.equal(code, 2, stderr);
   assert.match(stdout, /^Usage: preflight <command>/);
   for (const command of ['lint', 'migrate']) assert.match(stdout, new RegExp(`^\\s+${command}\\b`, 'm'), `usage lists ${command}`);
 });

@@ -84,7 +84,7 @@ test('the console shows the seed runbook and its rollback commands intact, then 
   const cli = openConsole();
   try {
     let at = await cli.waitFor('preflight> ', 0, STARTUP_MS);
-    assert.match(cli.out(), /Preflight console — 1 runbooks .* database: pglite/);
+    assert.match(cli.out(), /Preflight console — 1 runbook from .* database: pglite/);
 
     cli.type('/runbook production-readiness');
     at = await cli.waitFor('Production Readiness Checklist', at);
@@ -140,8 +140,8 @@ test('two users tick a checklist by number in the console; the redraw and the hi
     assert.match(drawn, /\[ 1\] ☑ Database backups tested and verified/);
     assert.match(drawn, /\[ 3\] ☐ MinIO backups scheduled/, 'nothing else ticked');
     assert.match(drawn, /Infrastructure\s+2\/7/);
-    assert.match(drawn, /Database backups tested and verified\S* — ☑ @UTESTER\b/, `tester's tick is attributed:\n${drawn}`);
-    assert.match(drawn, /Redis persistence configured\S* — ☑ @UBOB\b/, `bob's tick is attributed:\n${drawn}`);
+    assert.match(drawn, /Database backups tested and verified\S* — ☑ @tester\b/, `tester's tick is attributed:\n${drawn}`);
+    assert.match(drawn, /Redis persistence configured\S* — ☑ @bob\b/, `bob's tick is attributed:\n${drawn}`);
 
     cli.type('/checklist history production-readiness');
     const start = at;
@@ -149,8 +149,8 @@ test('two users tick a checklist by number in the console; the redraw and the hi
     // The history is the command's own answer, drawn before the prompt returns.
     at = await cli.waitFor('preflight> ', at);
     const history = cli.out().slice(start, at).split('\n');
-    const bobLine = history.findIndex((l) => /@UBOB ☑ ticked _?Redis persistence configured/.test(l));
-    const testerLine = history.findIndex((l) => /@UTESTER ☑ ticked _?Database backups tested and verified/.test(l));
+    const bobLine = history.findIndex((l) => /@bob ☑ ticked _?Redis persistence configured/.test(l));
+    const testerLine = history.findIndex((l) => /@tester ☑ ticked _?Database backups tested and verified/.test(l));
     assert.ok(bobLine >= 0 && testerLine >= 0, `both ticks in the history:\n${history.join('\n')}`);
     assert.ok(bobLine < testerLine, 'newest first');
 

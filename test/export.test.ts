@@ -62,7 +62,8 @@ test('preflight export --format csv: one row per item with who ticked it and whe
   const lines = stdout.trim().split('\r\n');
   assert.equal(lines[0], 'section,item,key,checked,checked_by,checked_at,owner,due_at,due');
   assert.equal(lines.length, 4);
-  assert.match(lines[1]!, /^Before,Backups verified,before\/backups-verified,yes,runbook,2026-11-20T10:00:00.000Z,,,$/);
+  // Ticked in the file: said so, with no made-up time.
+  assert.match(lines[1]!, /^Before,Backups verified,before\/backups-verified,yes,in the runbook,,,,$/);
   assert.match(lines[2]!, /^Before,"DNS switched, ""quoted"", with commas",before\/dns-switched-quoted-with-commas,yes,UALICE,2026-11-20T10:00:00.000Z,/);
   assert.match(lines[3]!, /^Before,'=SUM\(A1\) looks like a formula,.*,no,,,UBOB,/);
 });
@@ -72,8 +73,8 @@ test('preflight export --format md writes task lists with attributions', async (
   await cli('export', 'launch', '--format', 'md', '--out', out);
   const md = readFileSync(out, 'utf8');
   assert.match(md, /^# Launch/);
-  assert.match(md, /- \[x\] Backups verified\n/);
-  assert.match(md, /- \[x\] DNS switched, "quoted", with commas _\(ticked by UALICE at 2026-11-20T10:00:00.000Z\)_/);
+  assert.match(md, /- \[x\] Backups verified _\(ticked in the runbook\)_\n/);
+  assert.match(md, /- \[x\] DNS switched, "quoted", with commas _\(ticked by UALICE at 2026-11-20 10:00 UTC\)_/);
   assert.match(md, /- \[ \] =SUM\(A1\) looks like a formula _\(owner UBOB\)_/);
 });
 

@@ -1,6 +1,6 @@
 import type { ActionsBlock, Checkboxes, KnownBlock, MrkdwnOption } from '@slack/types';
 import type { Runbook, TaskItem } from '../runbooks/model.ts';
-import { actions, clip, context, header, section, splitMrkdwn } from '../slack/blocks.ts';
+import { actions, button, clip, context, header, section, splitMrkdwn } from '../slack/blocks.ts';
 import { CHECKBOX_OPTIONS, CONTEXT_ELEMENTS, CONTEXT_TEXT, MESSAGE_BLOCKS, OPTION_TEXT, SECTION_TEXT, VIEW_BLOCKS } from '../slack/limits.ts';
 import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
 import { bar, groupsOf, isOverdue, itemRef, progress, RUNBOOK_ACTOR, type Group, type Instance, type ItemState } from './domain.ts';
@@ -10,7 +10,20 @@ import type { HistoryEntry } from './store.ts';
 export const CHECKLIST_ACTIONS = {
   tickPrefix: 'checklist:tick:',
   tick: /^checklist:tick:/,
+  archiveConfirm: 'checklist:archive:confirm',
+  archiveCancel: 'checklist:archive:cancel',
 } as const;
+
+/** `/checklist archive <id>`: what archiving does, and a confirm button (destructive actions are confirmed). */
+export function archiveConfirmBlocks(instance: Instance, done: number, total: number): KnownBlock[] {
+  return [
+    section(`🗄 Archive *${escapeMrkdwn(instance.name)}* (\`${escapeCode(instance.id)}\`, ${done}/${total} done)? It leaves \`/checklist\` and App Home; its items and history are kept (\`/checklist history ${escapeCode(instance.id)}\`).`),
+    actions([
+      { ...button('Archive', CHECKLIST_ACTIONS.archiveConfirm, { id: instance.id }, 'danger'), confirm: { title: { type: 'plain_text', text: 'Archive this checklist?' }, text: { type: 'plain_text', text: clip(`${instance.name} will be hidden from lists and App Home.`, 300) }, confirm: { type: 'plain_text', text: 'Archive' }, deny: { type: 'plain_text', text: 'Keep it' } } },
+      button('Keep it', CHECKLIST_ACTIONS.archiveCancel, { id: instance.id }),
+    ]),
+  ];
+}
 
 /** `cl:<n>:<instance id>`: unique in a message, and tells the listener which instance a click is for. */
 export function tickBlockId(n: number, instanceId: string): string {
@@ -82,31 +95,29 @@ function escapedClip(text: string, max: number): { text: string; clipped: boolea
   return { text: escaped, clipped: cut !== text };
 }
 
-function dayLabel(d: Date): string {
-  return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-}
-
 function option(item: TaskItem, s: ItemState | undefined, now: Date): { option: MrkdwnOption; clipped: boolean } {
   const overdue = isOverdue(s, now);
-  const mark = overdue ? '🔴 ' : '';
+  const mark = overdue ? '🔴 ' : s?.dueAt && !s.checked ? '📅 ' : '';
   const full = item.mrkdwn.replace(/\n/g, ' ');
   const fits = [...mark].length + [...full].length <= OPTION_TEXT;
   const label = fits ? { text: `${mark}${full}`, clipped: false } : escapedClip(item.plain.replace(/\n/g, ' '), OPTION_TEXT - [...mark].length);
-  const due = s?.dueAt && !s.checked ? `${overdue ? 'overdue since' : 'due'} ${dayLabel(s.dueAt)}${s.dueText ? ` (${s.dueText})` : ''}` : '';
   const opt: MrkdwnOption = { text: { type: 'mrkdwn', text: fits ? label.text : `${mark}${label.text}` }, value: itemRef(item.key) };
-  if (due) opt.description = { type: 'plain_text', text: clip(due, OPTION_TEXT) };
+  // A description is plain text (no Slack dates), so due times go in the small print; this says who ticked it.
+  if (s?.checked && (s.checkedBy === RUNBOOK_ACTOR || !s.checkedBy)) opt.description = { type: 'plain_text', text: 'ticked in the runbook' };
   return { option: opt, clipped: !fits };
 }
 
-/** Who ticked what and when, owners, and the full text of items too long for a checkbox: small print under a group. */
-function attribution(items: TaskItem[], state: Map<string, ItemState>, clipped: Set<string>): string[] {
+/** Who ticked what and when, owners, due dates, and the full text of items too long for a checkbox: small print under a group. */
+function attribution(items: TaskItem[], state: Map<string, ItemState>, clipped: Set<string>, now: Date): string[] {
   const lines: string[] = [];
   for (const item of items) {
     const s = state.get(item.key);
     const name = clip(item.plain.replace(/\n/g, ' '), 40);
     const parts: string[] = [];
-    if (s?.checked) parts.push(s.checkedBy === RUNBOOK_ACTOR || !s.checkedBy ? '☑ ticked in the runbook' : `☑ ${userMention(s.checkedBy)}${s.checkedAt ? ` ${slackDate(s.checkedAt)}` : ''}`);
+    // Ticked in the file is said on the checkbox itself; saying it again here listed it twice.
+    if (s?.checked && s.checkedBy && s.checkedBy !== RUNBOOK_ACTOR) parts.push(`☑ ${userMention(s.checkedBy)}${s.checkedAt ? ` ${slackDate(s.checkedAt)}` : ''}`);
     if (s?.owner) parts.push(`👤 ${userMention(s.owner)}`);
+    if (s?.dueAt && !s.checked) parts.push(`${isOverdue(s, now) ? '🔴 overdue since' : '📅 due'} ${slackDate(s.dueAt)}`);
     if (clipped.has(item.key)) lines.push(`• ${item.mrkdwn.replace(/\n/g, ' ')}${parts.length ? ` — ${parts.join(' · ')}` : ''}`);
     else if (parts.length) lines.push(`• _${escapeMrkdwn(name)}_ — ${parts.join(' · ')}`);
   }
@@ -172,7 +183,7 @@ export function checklistPages(v: ChecklistView): KnownBlock[][] {
       for (let i = 0; i < slice.items.length; i += CHECKBOX_OPTIONS) {
         blocks.push(checkboxes(slice.items.slice(i, i + CHECKBOX_OPTIONS), v.state, n++, v.instance.id, v.now, clipped));
       }
-      const small = contextLines(attribution(slice.items, v.state, clipped));
+      const small = contextLines(attribution(slice.items, v.state, clipped, v.now));
       if (small) blocks.push(small);
     }
     return blocks;
@@ -195,19 +206,25 @@ export function instanceListBlocks(list: InstanceSummary[]): KnownBlock[] {
     const gone = s.runbook ? '' : ' _(runbook removed)_';
     return `• *${escapeMrkdwn(s.instance.name)}* \`${escapeCode(s.instance.id)}\`  ${s.done}/${s.total} ${bar(p)}${s.overdue ? `  🔴 ${s.overdue} overdue` : ''}${s.instance.launchDate ? `  🚀 ${s.instance.launchDate}` : ''}${gone}`;
   });
-  const blocks: KnownBlock[] = [context(`☑ *${list.length} checklist${list.length === 1 ? '' : 's'}*  ·  \`/checklist <id>\` posts one here to tick together`)];
+  const blocks: KnownBlock[] = [context(`☑ *${list.length} checklist${list.length === 1 ? '' : 's'}*  ·  \`/checklist &lt;id&gt;\` posts one here to tick together`)];
   for (const piece of splitMrkdwn(lines.join('\n'), SECTION_TEXT)) blocks.push(section(piece));
   // A very long list is still shown whole: pieces beyond the block limit are named, not dropped.
-  if (blocks.length > MESSAGE_BLOCKS) return [...blocks.slice(0, MESSAGE_BLOCKS - 1), context(`…${blocks.length - MESSAGE_BLOCKS + 1} more blocks of checklists: use \`/checklist <id>\``)];
+  if (blocks.length > MESSAGE_BLOCKS) return [...blocks.slice(0, MESSAGE_BLOCKS - 1), context(`…${blocks.length - MESSAGE_BLOCKS + 1} more blocks of checklists: use \`/checklist &lt;id&gt;\``)];
   return blocks;
+}
+
+/** A due event's detail ("<ISO time> (rule)" or "cleared") with the time in Slack's date formatting. */
+function dueDetail(detail: string): string {
+  const at = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)/.exec(detail);
+  return at ? slackDate(new Date(at[1]!)) : escapeMrkdwn(detail);
 }
 
 /** `/checklist history`: newest first, with Slack dates. */
 export function historyBlocks(instance: Instance, entries: HistoryEntry[], items: Map<string, TaskItem>, itemKey?: string): KnownBlock[] {
-  const verb: Record<string, string> = { tick: '☑ ticked', untick: '☐ unticked', assign: '👤 assigned', unassign: '👤 unassigned', due: '📅 due date', create: '✨ created' };
+  const verb: Record<string, string> = { tick: '☑ ticked', untick: '☐ unticked', assign: '👤 assigned', unassign: '👤 unassigned', due: '📅 due date', create: '✨ created', archive: '🗄 archived' };
   const lines = entries.map((e) => {
     const what = e.itemKey ? `_${escapeMrkdwn(clip(items.get(e.itemKey)?.plain ?? e.itemKey, 60))}_` : '';
-    const detail = e.action === 'assign' && e.detail ? ` to ${userMention(e.detail)}` : e.action === 'due' && e.detail ? ` ${escapeMrkdwn(e.detail)}` : '';
+    const detail = e.action === 'assign' && e.detail ? ` to ${userMention(e.detail)}` : e.action === 'due' && e.detail ? ` ${dueDetail(e.detail)}` : '';
     const who = e.actor === RUNBOOK_ACTOR ? 'the runbook' : userMention(e.actor);
     return `${slackDate(e.at)}  ${who} ${verb[e.action] ?? e.action} ${what}${detail}  _(${escapeMrkdwn(e.source)})_`;
   });
@@ -264,10 +281,11 @@ export function homeView(h: HomeData): { type: 'home'; blocks: KnownBlock[] } {
 export const CHECKLIST_HELP = [
   '*/checklist* — pre-launch checklists from runbooks, ticked together in Slack',
   '• `/checklist` — every checklist with its progress',
-  '• `/checklist <id> [section]` — post it in this channel to tick (the id of a runbook\'s own checklist is the runbook id)',
-  '• `/checklist new <runbook> <name> [launch YYYY-MM-DD]` — a fresh checklist for a release or launch',
-  '• `/checklist assign [<id>] <item> @user` — give an item an owner (`@nobody` clears it)',
-  '• `/checklist due [<id>] <item or section> <date>` — `2026-12-01`, `launch-24h`, `launch-2d`, `+3d` or `none`',
-  '• `/checklist history <id> [item]` — who changed what, and when',
-  'Items are found by words of their text. Without `<id>`, the checklist last posted in this channel is meant.',
+  '• `/checklist &lt;id&gt; [section]` — post it in this channel to tick (the id of a runbook\'s own checklist is the runbook id)',
+  '• `/checklist new &lt;runbook&gt; &lt;name&gt; [launch YYYY-MM-DD]` — a fresh checklist for a release or launch',
+  '• `/checklist assign [&lt;id&gt;] &lt;item&gt; @user` — give an item an owner (`@nobody` clears it)',
+  '• `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;` — `2026-12-01` (the end of that day in the team\'s time zone), `2026-12-01T15:00Z`, `launch-24h` or `launch-2d` (before the start of the launch day), `+3d` (from now), or `none`',
+  '• `/checklist history &lt;id&gt; [item]` — who changed what, and when',
+  '• `/checklist archive &lt;id&gt;` — retire a checklist made by mistake or done with (its creator or an admin; history is kept)',
+  'Items are found by words of their text. Without `&lt;id&gt;`, the checklist last posted in this channel is meant.',
 ].join('\n');

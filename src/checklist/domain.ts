@@ -1,5 +1,6 @@
 // Checklist rules as pure functions: no Bolt, no SQL, an injectable clock.
 import { createHash } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { Runbook, Section, TaskItem } from '../runbooks/model.ts';
 import { allSections } from '../runbooks/model.ts';
 import { slug } from '../runbooks/parse.ts';
@@ -24,6 +25,14 @@ export interface Instance {
   launchDate?: string;
   createdBy: string;
   createdAt: Date;
+  /** Set once archived: hidden from lists and App Home, history kept. */
+  archivedAt?: Date;
+  archivedBy?: string;
+}
+
+/** Who may archive a checklist: whoever created it, or an admin. */
+export function canArchive(instance: Instance, actor: string, admins: string[]): boolean {
+  return instance.createdBy === actor || admins.includes(actor);
 }
 
 /** A section's task items: the unit a checklist message shows under one heading. */
@@ -134,19 +143,20 @@ export function parseLaunchDate(text: string): string {
 
 /**
  * A due date: absolute (`2026-12-01`, `2026-12-01T15:00Z`), relative to the launch (`launch`, `launch-24h`,
- * `launch-2d`) or to now (`+3d`). Dates without a time mean the end of that day, UTC.
+ * `launch-2d`: from the start of the launch day) or to now (`+3d`). A date without a time means the end of that
+ * day, and the launch day starts at midnight, both in the team's time zone (`zone`, TEAM_TIMEZONE).
  */
-export function parseDue(text: string, launchDate: string | undefined, now: Date): Date {
+export function parseDue(text: string, launchDate: string | undefined, now: Date, zone = 'UTC'): Date {
   const t = text.trim();
-  if (DATE.test(t)) return new Date(`${parseLaunchDate(t)}T23:59:59Z`);
+  if (DATE.test(t)) return DateTime.fromISO(parseLaunchDate(t), { zone }).endOf('day').set({ millisecond: 0 }).toJSDate();
   if (DATETIME.test(t)) {
     const d = new Date(/(Z|[+-]\d{2}:?\d{2})$/.test(t) ? t.replace(' ', 'T') : `${t.replace(' ', 'T')}Z`);
     if (!Number.isNaN(d.getTime())) return d;
   }
-  if (/^launch$/i.test(t)) return launchStart(launchDate, t);
+  if (/^launch$/i.test(t)) return launchStart(launchDate, t, zone);
   const rel = RELATIVE.exec(t);
   if (rel) {
-    const base = rel[1] ? launchStart(launchDate, t) : now;
+    const base = rel[1] ? launchStart(launchDate, t, zone) : now;
     const n = Number(rel[3]) * (rel[2] === '-' ? -1 : 1);
     const unit = rel[4]!.toLowerCase()[0];
     const ms = unit === 'h' ? 3600e3 : unit === 'd' ? 86400e3 : 7 * 86400e3;
@@ -155,9 +165,18 @@ export function parseDue(text: string, launchDate: string | undefined, now: Date
   throw new DueDateError(`"${text}" is not a due date: use YYYY-MM-DD, YYYY-MM-DDTHH:MMZ, launch, launch-24h, launch-2d or +3d`);
 }
 
-function launchStart(launchDate: string | undefined, text: string): Date {
+/** What a due rule counts from, in words for a confirmation. */
+export function dueBasis(text: string): string {
+  const t = text.trim();
+  if (DATE.test(t)) return 'the end of that day';
+  if (/^launch/i.test(t)) return 'counted from the start of the launch day';
+  if (RELATIVE.test(t)) return 'counted from now';
+  return '';
+}
+
+function launchStart(launchDate: string | undefined, text: string, zone: string): Date {
   if (!launchDate) throw new DueDateError(`"${text}" is relative to the launch, but this checklist has no launch date: create it with \`launch YYYY-MM-DD\``);
-  return new Date(`${launchDate}T00:00:00Z`);
+  return DateTime.fromISO(launchDate, { zone }).startOf('day').toJSDate();
 }
 
 const MAX_INSTANCE_ID = 60;

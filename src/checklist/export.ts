@@ -1,4 +1,6 @@
 import type { Runbook } from '../runbooks/model.ts';
+import { plainTime } from '../slack/dates.ts';
+import { nameAndId } from '../slack/names.ts';
 import { groupsOf, RUNBOOK_ACTOR, type Instance, type ItemState } from './domain.ts';
 
 const CSV_COLUMNS = ['section', 'item', 'key', 'checked', 'checked_by', 'checked_at', 'owner', 'due_at', 'due'];
@@ -9,8 +11,18 @@ function csvCell(value: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** One row per item: where it is, its text, and its state with who and when. */
-export function exportCsv(runbook: Runbook, state: Map<string, ItemState>): string {
+/** Who ticked an item, for an export: "bob (UBOB)", or "in the runbook" for items ticked in the file. */
+function tickedBy(s: ItemState | undefined, names: Map<string, string>): string {
+  return !s?.checkedBy || s.checkedBy === RUNBOOK_ACTOR ? 'in the runbook' : nameAndId(s.checkedBy, names);
+}
+
+/** A due rule as a cell: "+3d" would read as a formula (and be quoted); "now+3d" says the same plainly. */
+function dueRule(text: string | undefined): string {
+  return text ? text.replace(/^([+-])/, 'now$1') : '';
+}
+
+/** One row per item: where it is, its text, and its state with who and when (times in ISO 8601, for spreadsheets). */
+export function exportCsv(runbook: Runbook, state: Map<string, ItemState>, names: Map<string, string> = new Map()): string {
   const rows = [CSV_COLUMNS];
   for (const group of groupsOf(runbook)) {
     for (const item of group.items) {
@@ -21,11 +33,12 @@ export function exportCsv(runbook: Runbook, state: Map<string, ItemState>): stri
         item.plain.replace(/\s+/g, ' '),
         item.key,
         checked ? 'yes' : 'no',
-        checked ? (s?.checkedBy ?? RUNBOOK_ACTOR) : '',
-        checked && s?.checkedAt ? s.checkedAt.toISOString() : '',
-        s?.owner ?? '',
+        checked ? tickedBy(s, names) : '',
+        // Items ticked in the file have no real time: the row's creation time would be a fake one.
+        checked && s?.checkedAt && s.checkedBy !== RUNBOOK_ACTOR ? s.checkedAt.toISOString() : '',
+        s?.owner ? nameAndId(s.owner, names) : '',
         s?.dueAt?.toISOString() ?? '',
-        s?.dueText ?? '',
+        dueRule(s?.dueText),
       ]);
     }
   }
@@ -33,7 +46,7 @@ export function exportCsv(runbook: Runbook, state: Map<string, ItemState>): stri
 }
 
 /** The checklist as Markdown task lists, ready to paste into a launch report or commit back. */
-export function exportMarkdown(instance: Instance, runbook: Runbook, state: Map<string, ItemState>): string {
+export function exportMarkdown(instance: Instance, runbook: Runbook, state: Map<string, ItemState>, names: Map<string, string> = new Map()): string {
   const out = [`# ${instance.name}`, '', `Checklist \`${instance.id}\` from runbook \`${runbook.id}\`${instance.launchDate ? `, launch ${instance.launchDate}` : ''}.`];
   for (const group of groupsOf(runbook)) {
     out.push('', `## ${group.title}`, '');
@@ -41,9 +54,9 @@ export function exportMarkdown(instance: Instance, runbook: Runbook, state: Map<
       const s = state.get(item.key);
       const checked = s ? s.checked : item.checked;
       const notes = [
-        checked && s?.checkedBy && s.checkedBy !== RUNBOOK_ACTOR ? `ticked by ${s.checkedBy}${s.checkedAt ? ` at ${s.checkedAt.toISOString()}` : ''}` : '',
-        s?.owner ? `owner ${s.owner}` : '',
-        s?.dueAt ? `due ${s.dueAt.toISOString()}` : '',
+        checked ? (s?.checkedBy && s.checkedBy !== RUNBOOK_ACTOR ? `ticked by ${nameAndId(s.checkedBy, names)}${s.checkedAt ? ` at ${plainTime(s.checkedAt)}` : ''}` : 'ticked in the runbook') : '',
+        s?.owner ? `owner ${nameAndId(s.owner, names)}` : '',
+        s?.dueAt && !checked ? `due ${plainTime(s.dueAt)}` : '',
       ].filter(Boolean);
       out.push(`- [${checked ? 'x' : ' '}] ${item.plain.replace(/\s+/g, ' ')}${notes.length ? ` _(${notes.join('; ')})_` : ''}`);
     }

@@ -1,14 +1,16 @@
-import type { AllMiddlewareArgs, App, BlockAction, CheckboxesAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, CheckboxesAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
 import type { KnownBlock } from '@slack/types';
 import { withTimeout } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
-import { fallbackText, notFoundBlocks } from '../runbooks/blocks.ts';
+import { fallbackText, notFoundBlocks, sectionChoiceBlocks } from '../runbooks/blocks.ts';
 import { closest, findSection } from '../runbooks/library.ts';
 import type { Runbook, TaskItem } from '../runbooks/model.ts';
-import { section } from '../slack/blocks.ts';
+import { didYouMean, section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
-import { escapeCode, escapeMrkdwn, userMention } from '../slack/mrkdwn.ts';
+import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
 import {
+  archiveConfirmBlocks,
   CHECKLIST_ACTIONS,
   CHECKLIST_HELP,
   checklistPages,
@@ -18,9 +20,10 @@ import {
   instanceListBlocks,
   instanceOfBlock,
 } from './blocks.ts';
-import { deriveChange, DueDateError, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, nameAndLaunch, parseDue, progress, type Instance } from './domain.ts';
+import { canArchive, deriveChange, dueBasis, DueDateError, RUNBOOK_ACTOR, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, nameAndLaunch, parseDue, progress, type Instance } from './domain.ts';
 import {
   applyChange,
+  archiveInstance,
   assignItems,
   type ChangeResult,
   createInstance,
@@ -53,32 +56,45 @@ export function words(text: string): string[] {
   return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter(Boolean);
 }
 
+const archiveRef = z.object({ id: z.string() });
+
 const MENTION = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/;
 
-/** The checklist a command names: an instance id, or a runbook (its default instance). */
-async function resolveInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook } | { suggestions: string[] }> {
+/** The checklist a command names: an instance id or a unique prefix of one, or a runbook (its default instance). */
+async function resolveInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook } | { suggestions: string[]; ambiguous?: boolean }> {
   const direct = await getInstance(deps.db, query);
-  if (direct) {
-    const runbook = deps.library.get(direct.runbookId);
-    if (!runbook) throw new UserError(`The runbook of \`${escapeCode(direct.id)}\` (\`${escapeCode(direct.runbookId)}\`) is gone from the runbooks folder.`);
-    return { instance: direct, runbook };
-  }
+  const withRunbook = (instance: Instance) => {
+    const runbook = deps.library.get(instance.runbookId);
+    if (!runbook) throw new UserError(`The runbook of \`${escapeCode(instance.id)}\` (\`${escapeCode(instance.runbookId)}\`) is gone from the runbooks folder.`);
+    return { instance, runbook };
+  };
+  if (direct) return withRunbook(direct);
+  const instances = await listInstances(deps.db);
+  const lower = query.toLowerCase();
+  // A unique prefix names a checklist, as it names a runbook for /runbook.
+  const prefixed = instances.filter((i) => i.id.startsWith(lower) && !i.archivedAt);
+  if (prefixed.length === 1) return withRunbook(prefixed[0]!);
   const found = deps.library.resolve(query);
   if ('runbook' in found && found.runbook.tasks.length) {
     await ensureDefaultInstance(deps.db, found.runbook, deps.now());
     return { instance: (await getInstance(deps.db, found.runbook.id))!, runbook: found.runbook };
   }
-  const instances = await listInstances(deps.db);
+  if (prefixed.length > 1) return { suggestions: prefixed.map((i) => i.id).slice(0, 10), ambiguous: true };
   const templates = deps.library.all().filter((r) => r.tasks.length).map((r) => r.id);
   const names = [...new Set([...instances.map((i) => i.id), ...templates])];
-  return { suggestions: closest(query.toLowerCase(), names, (n) => [n, n.split('/').pop() ?? n]) };
+  return { suggestions: closest(lower, names, (n) => [n, n.split('/').pop() ?? n]) };
 }
 
-async function requireInstance(deps: Deps, query: string): Promise<{ instance: Instance; runbook: Runbook }> {
+async function requireInstance(deps: Deps, query: string, opts: { archived?: boolean } = {}): Promise<{ instance: Instance; runbook: Runbook }> {
   const r = await resolveInstance(deps, query);
+  if ('instance' in r && r.instance.archivedAt && !opts.archived) {
+    throw new UserError(`\`${escapeCode(r.instance.id)}\` was archived ${slackDate(r.instance.archivedAt)}${r.instance.archivedBy ? ` by ${userMention(r.instance.archivedBy)}` : ''}; its history stays: \`/checklist history ${escapeCode(r.instance.id)}\`.`);
+  }
   if ('suggestions' in r) {
-    const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``).join(', ');
-    throw new UserError(`No checklist \`${escapeCode(query)}\`.${list ? ` Closest: ${list}.` : ''} \`/checklist\` lists them all.`);
+    const list = r.suggestions.map((s) => `\`${escapeCode(s)}\``);
+    if (r.ambiguous) throw new UserError(`\`${escapeCode(query)}\` begins ${list.length} checklists; say more of the id:\n${list.map((l) => `• ${l}`).join('\n')}`);
+    const near = didYouMean(list);
+    throw new UserError(`No checklist \`${escapeCode(query)}\`.${near ? ` ${near}` : ''}\n\`/checklist\` lists them all.`);
   }
   return r;
 }
@@ -87,10 +103,10 @@ async function requireInstance(deps: Deps, query: string): Promise<{ instance: I
 async function instanceAndRest(deps: Deps, channel: string, args: string[]): Promise<{ instance: Instance; runbook: Runbook; rest: string[] }> {
   if (args.length > 1) {
     const first = await resolveInstance(deps, args[0]!).catch(() => undefined);
-    if (first && 'instance' in first) return { ...first, rest: args.slice(1) };
+    if (first && 'instance' in first) return { ...(await requireInstance(deps, first.instance.id)), rest: args.slice(1) };
   }
   const last = await lastInstanceIn(deps.db, channel);
-  if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist <id>`.');
+  if (!last) throw new UserError('Which checklist? Name it first (e.g. `/checklist assign production-readiness backups @alice`), or post one here with `/checklist &lt;id&gt;`.');
   return { ...(await requireInstance(deps, last)), rest: args };
 }
 
@@ -105,19 +121,21 @@ function requireItems(runbook: Runbook, query: string, allowSection: boolean): T
   if (hits.length > 1) {
     throw new UserError(`\`${escapeCode(query)}\` matches ${hits.length} items; say more of the text:\n${hits.slice(0, 5).map((h) => `• ${h.mrkdwn}`).join('\n')}`);
   }
-  const near = closest(query.toLowerCase(), runbook.tasks, (t) => [t.plain, t.key]);
-  throw new UserError(`No item matches \`${escapeCode(query)}\` in \`${escapeCode(runbook.id)}\`. Closest:\n${near.map((h) => `• ${h.mrkdwn}`).join('\n')}`);
+  const near = didYouMean(closest(query.toLowerCase(), runbook.tasks, (t) => [t.plain, t.key]).map((h) => h.mrkdwn));
+  throw new UserError(`No item matches \`${escapeCode(query)}\` in \`${escapeCode(runbook.id)}\`.${near ? ` ${near}` : ''}`);
 }
 
 /** Summaries of every instance, creating each runbook's default instance on first sight. */
 async function summaries(deps: Deps) {
   const now = deps.now();
-  let instances = await listInstances(deps.db);
-  const known = new Set(instances.map((i) => i.id));
+  let everyInstance = await listInstances(deps.db, { archived: true });
+  const known = new Set(everyInstance.map((i) => i.id));
   const missing = deps.library.all().filter((r) => r.tasks.length && !known.has(r.id));
   // Only runbooks seen for the first time cost a write; the list and Home stay one read otherwise.
   for (const r of missing) await ensureDefaultInstance(deps.db, r, now);
-  if (missing.length) instances = await listInstances(deps.db);
+  if (missing.length) everyInstance = await listInstances(deps.db, { archived: true });
+  // Archived checklists leave the list and Home (an archived default one is not made again).
+  const instances = everyInstance.filter((i) => !i.archivedAt);
   const states = await loadStates(deps.db, instances.map((i) => i.id));
   return instances.map((instance) => {
     const runbook = deps.library.get(instance.runbookId);
@@ -147,7 +165,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
     case 'new': {
       const [runbookQuery, ...rest] = args;
       const { name, launchDate: launch } = nameAndLaunch(rest);
-      if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new <runbook> <name> [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
+      if (!runbookQuery || !name) throw new UserError('Usage: `/checklist new &lt;runbook&gt; &lt;name&gt; [launch YYYY-MM-DD]`, e.g. `/checklist new production-readiness "Payments v2" launch 2026-12-01`');
       const found = deps.library.resolve(runbookQuery);
       if (!('runbook' in found)) return { reply: reply(notFoundBlocks('runbook', runbookQuery, found.suggestions.map((r) => r.id))) };
       if (!found.runbook.tasks.length) throw new UserError(`\`${escapeCode(found.runbook.id)}\` has no \`- [ ]\` items, so it is not a checklist.`);
@@ -161,7 +179,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       const who = args.at(-1) ?? '';
       const mention = MENTION.exec(who);
       const clear = /^(@?nobody|none)$/i.test(who);
-      if (!mention && !clear) throw new UserError('Usage: `/checklist assign [<id>] <item> @user` (mention the user so Slack sends who it is; `@nobody` clears).');
+      if (!mention && !clear) throw new UserError('Usage: `/checklist assign [&lt;id&gt;] &lt;item&gt; @user` (mention the user so Slack sends who it is; `@nobody` clears).');
       const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
       const items = requireItems(runbook, rest.join(' '), true);
       await assignItems(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), owner: mention?.[1], actor: user, source: 'slack' }, now);
@@ -169,16 +187,23 @@ async function command(deps: Deps, user: string, channel: string, text: string):
     }
     case 'due': {
       const spec = args.at(-1) ?? '';
-      if (args.length < 2) throw new UserError('Usage: `/checklist due [<id>] <item or section> <date>`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
+      if (args.length < 2) throw new UserError('Usage: `/checklist due [&lt;id&gt;] &lt;item or section&gt; &lt;date&gt;`; dates: `2026-12-01`, `launch-24h`, `launch-2d`, `+3d`, `none`.');
       const { instance, runbook, rest } = await instanceAndRest(deps, channel, args.slice(0, -1));
       const items = requireItems(runbook, rest.join(' '), true);
-      const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now);
+      const dueAt = /^none$/i.test(spec) ? undefined : parseDue(spec, instance.launchDate, now, deps.config.TEAM_TIMEZONE);
       await setDue(deps.db, { instanceId: instance.id, keys: items.map((i) => i.key), dueAt, dueText: dueAt ? spec : undefined, actor: user, source: 'slack' }, now);
-      return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due <!date^${Math.floor(dueAt.getTime() / 1000)}^{date_short_pretty} {time}|${dueAt.toISOString()}>` : 'no due date'}.`) };
+      return { changed: instance.id, reply: say(`📅 ${items.length === 1 ? `_${items[0]!.mrkdwn}_` : `${items.length} items`} in \`${escapeCode(instance.id)}\`: ${dueAt ? `due ${slackDate(dueAt)} (${escapeMrkdwn(dueBasis(spec) || spec)}${dueBasis(spec) && /^\d{4}-\d{2}-\d{2}$/.test(spec) ? `, ${escapeMrkdwn(deps.config.TEAM_TIMEZONE)}` : ''})` : 'no due date'}.`) };
+    }
+    case 'archive': {
+      if (args.length !== 1) throw new UserError('Usage: `/checklist archive &lt;id&gt;`: hides a checklist from lists and App Home, keeping its history (its creator or an admin).');
+      const { instance, runbook } = await requireInstance(deps, args[0]!);
+      if (!canArchive(instance, user, deps.config.ADMIN_USERS)) throw new UserError(`Only whoever created \`${escapeCode(instance.id)}\`${instance.createdBy !== RUNBOOK_ACTOR ? ` (${userMention(instance.createdBy)})` : ''} or an admin (ADMIN_USERS) may archive it.`);
+      const p = progress(runbook.tasks, await loadState(deps.db, instance.id), now);
+      return { reply: reply(archiveConfirmBlocks(instance, p.done, p.total)) };
     }
     case 'history': {
-      if (!args.length) throw new UserError('Usage: `/checklist history <id> [item]`');
-      const { instance, runbook } = await requireInstance(deps, args[0]!);
+      if (!args.length) throw new UserError('Usage: `/checklist history &lt;id&gt; [item]`');
+      const { instance, runbook } = await requireInstance(deps, args[0]!, { archived: true });
       const item = args.length > 1 ? requireItems(runbook, args.slice(1).join(' '), false)[0] : undefined;
       const entries = await history(deps.db, instance.id, item?.key);
       return { reply: reply(historyBlocks(instance, entries, new Map(runbook.tasks.map((t) => [t.key, t])), item?.key)) };
@@ -188,7 +213,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
       let sectionKey: string | undefined;
       if (args.length) {
         const s = findSection(runbook, args.join(' '));
-        if (!('section' in s)) throw new UserError(`No section \`${escapeCode(args.join(' '))}\` in \`${escapeCode(runbook.id)}\`.${s.suggestions.length ? ` Closest: ${s.suggestions.map((x) => `_${escapeMrkdwn(x.title)}_`).join(', ')}.` : ''}`);
+        if (!('section' in s)) return { reply: reply(sectionChoiceBlocks(runbook, args.join(' '), s.suggestions, !!s.ambiguous)) };
         sectionKey = s.section.key;
         if (!groupsFor(runbook, sectionKey).length) throw new UserError(`_${escapeMrkdwn(s.section.title)}_ has no checklist items.`);
       }
@@ -302,7 +327,7 @@ export function register(app: App, deps: Deps): void {
       result = await withTimeout(command(deps, cmd.user_id, cmd.channel_id, cmd.text), ACK_BUDGET_MS);
     } catch (err) {
       if (!(err instanceof UserError || err instanceof DueDateError)) deps.log.warn({ err }, '/checklist failed');
-      await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? err.message : errorText(err) });
+      await ack({ response_type: 'ephemeral', text: err instanceof DueDateError ? escapeMrkdwn(err.message) : errorText(err) });
       return;
     }
     if (result.changed) await redraw(result.changed);
@@ -359,6 +384,28 @@ export function register(app: App, deps: Deps): void {
     // After a failure too (the click may not have been stored, or its redraw not marked): the clicker's view may be wrong.
     if (!outcome.result && id) await redraw(id);
     if (body.view) await publishHome(deps, client, user).catch((err) => deps.log.warn({ err }, 'home not republished'));
+  });
+
+  // Archive is confirmed with a button; who may is checked again on the click, and archiving twice is harmless.
+  app.action(CHECKLIST_ACTIONS.archiveConfirm, async ({ ack, body, action, respond }) => {
+    await ack();
+    const user = body.user.id;
+    try {
+      const { id } = archiveRef.parse(JSON.parse((action as ButtonAction).value ?? '{}'));
+      const instance = await getInstance(deps.db, id);
+      if (!instance) throw new UserError(`The checklist \`${escapeCode(id)}\` no longer exists.`);
+      if (!canArchive(instance, user, deps.config.ADMIN_USERS)) throw new UserError(`Only whoever created \`${escapeCode(id)}\` or an admin may archive it.`);
+      const archived = await archiveInstance(deps.db, { id, actor: user, source: 'slack' }, deps.now());
+      await respond({ replace_original: true, text: `🗄 ${archived ? 'Archived' : 'Already archived:'} *${escapeMrkdwn(instance.name)}* (\`${escapeCode(id)}\`). Its history stays: \`/checklist history ${escapeCode(id)}\`.` });
+    } catch (err) {
+      if (!(err instanceof UserError)) deps.log.warn({ err }, 'archive failed');
+      await respond({ replace_original: false, response_type: 'ephemeral', text: errorText(err) });
+    }
+  });
+  app.action(CHECKLIST_ACTIONS.archiveCancel, async ({ ack, action, respond }) => {
+    await ack();
+    const { id } = archiveRef.parse(JSON.parse((action as ButtonAction).value ?? '{}'));
+    await respond({ replace_original: true, text: `Kept \`${escapeCode(id)}\`; nothing changed.` });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

@@ -9,6 +9,8 @@ interface InstanceRow {
   launch_date: string | Date | null;
   created_by: string;
   created_at: Date;
+  archived_at: Date | null;
+  archived_by: string | null;
 }
 
 interface ItemRow {
@@ -21,7 +23,7 @@ interface ItemRow {
   due_text: string | null;
 }
 
-const INSTANCE_COLUMNS = 'id, runbook_id, name, launch_date::text as launch_date, created_by, created_at';
+const INSTANCE_COLUMNS = 'id, runbook_id, name, launch_date::text as launch_date, created_by, created_at, archived_at, archived_by';
 
 function toInstance(r: InstanceRow): Instance {
   return {
@@ -31,6 +33,7 @@ function toInstance(r: InstanceRow): Instance {
     launchDate: r.launch_date ? String(r.launch_date).slice(0, 10) : undefined,
     createdBy: r.created_by,
     createdAt: new Date(r.created_at),
+    ...(r.archived_at ? { archivedAt: new Date(r.archived_at), archivedBy: r.archived_by ?? undefined } : {}),
   };
 }
 
@@ -83,8 +86,19 @@ export async function getInstance(db: Db, id: string): Promise<Instance | undefi
   return rows[0] ? toInstance(rows[0]) : undefined;
 }
 
-export async function listInstances(db: Db): Promise<Instance[]> {
-  return (await db.query<InstanceRow>(`select ${INSTANCE_COLUMNS} from checklist_instances order by created_at, id`)).map(toInstance);
+/** Every checklist not archived (or every one, archived too, with `archived`). */
+export async function listInstances(db: Db, opts: { archived?: boolean } = {}): Promise<Instance[]> {
+  return (await db.query<InstanceRow>(`select ${INSTANCE_COLUMNS} from checklist_instances where $1 or archived_at is null order by created_at, id`, [opts.archived ?? false])).map(toInstance);
+}
+
+/** Archives a checklist once (a set operation: a second archive changes nothing), recorded in its history. */
+export async function archiveInstance(db: Db, a: { id: string; actor: string; source: string }, now: Date): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query(`update checklist_instances set archived_at = $2, archived_by = $3 where id = $1 and archived_at is null returning id`, [a.id, now, a.actor]);
+    if (!rows.length) return false;
+    await tx.query(`insert into checklist_events (instance_id, action, actor, source, at) values ($1, 'archive', $2, $3, $4)`, [a.id, a.actor, a.source, now]);
+    return true;
+  });
 }
 
 /** Brings an instance's rows up to date with its runbook: items added to the file get their state rows. */

@@ -41,6 +41,8 @@ export class FakeSlack extends EventEmitter<{ message: [FakeMessage]; view: [str
   readonly views = new Map<string, unknown>();
   /** Modals opened with views.open (newest last), with the id Slack gave each; views.update replaces by id. */
   readonly modals: Array<{ id: string; triggerId: string; view: Record<string, unknown> }> = [];
+  /** Slack names by user id, for users.info (the console and tests register them); others are named by their id in lower case. */
+  readonly users = new Map<string, string>();
   /** User group members as last set with usergroups.users.update. */
   readonly usergroups = new Map<string, string[]>();
   readonly calls: ApiCall[] = [];
@@ -219,7 +221,7 @@ export class FakeSlack extends EventEmitter<{ message: [FakeMessage]; view: [str
         return { ok: true, usergroup: { id: body.usergroup, users } };
       }
       case 'users.info':
-        return { ok: true, user: { id: body.user, name: String(body.user).toLowerCase(), real_name: String(body.user), tz: 'Europe/Berlin', tz_offset: 3600 } };
+        return { ok: true, user: { id: body.user, name: this.users.get(String(body.user)) ?? String(body.user).toLowerCase(), real_name: String(body.user), tz: 'Europe/Berlin', tz_offset: 3600 } };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(body.users ?? body.user ?? 'X')}` } };
       default:

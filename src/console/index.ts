@@ -39,7 +39,7 @@ export function userFor(name: string): SlackUser {
  * The local console: Preflight's real HTTP receiver and listeners on the embedded database, a local fake
  * Slack that draws what they send, and a prompt that sends signed commands and clicks like Slack would.
  */
-export async function startConsole(config: Config, log: Logger): Promise<void> {
+export async function startConsole(config: Config, log: Logger, logFile?: string): Promise<void> {
   const slack = new FakeSlack();
   await slack.start();
   const secret = randomBytes(24).toString('hex');
@@ -47,6 +47,10 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
   const sim = new SlackSimulator(`http://127.0.0.1:${preflight.port}/slack/events`, secret, slack);
   const channel = 'C0CONSOLE';
   let user = userFor(process.env.USER && process.env.USER !== 'root' ? process.env.USER : 'you');
+  // users.info answers with the names typed here, so answers say @bob as Slack shows a mention.
+  slack.users.set(user.id, user.name);
+  const names = (id: string) => slack.users.get(id);
+  let drawings = 0;
   let focus: { targets: Target[]; message?: FakeMessage; view?: Record<string, unknown> } = { targets: [] };
   // A modal (views.open) is filled in field by field at the prompt, then submitted like Slack would.
   let modal: { view: Record<string, unknown>; fields: ModalField[]; at: number; values: Record<string, Record<string, string>> } | undefined;
@@ -57,7 +61,8 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
   };
 
   const show = (blocks: unknown[] | undefined, text: string | undefined, where: { message?: FakeMessage; view?: Record<string, unknown> }) => {
-    const drawn = renderBlocks(blocks ?? []);
+    const drawn = renderBlocks(blocks ?? [], 1, true, names);
+    drawings++;
     console.log(`\n${drawn.text || text || ''}\n`);
     focus = { targets: drawn.targets, ...where };
   };
@@ -79,7 +84,9 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
     }
   });
 
-  console.log(`Preflight console — ${preflight.deps.library.all().length} runbooks from ${config.RUNBOOKS_DIR}, database: ${preflight.deps.db.kind}`);
+  const count = preflight.deps.library.all().length;
+  console.log(`Preflight console — ${count} runbook${count === 1 ? '' : 's'} from ${config.RUNBOOKS_DIR}, database: ${preflight.deps.db.kind}`);
+  if (logFile) console.log(`Logs go to ${logFile}.`);
   console.log(`You are @${user.name}. ${HELP}\n`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: PROMPT });
   rl.prompt();
@@ -88,16 +95,25 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
     try {
       if (modal) await answer(input);
       else if (input === 'quit' || input === 'exit') break;
-      if (input === 'help' || input === '?') console.log(HELP);
+      // A form's answers are not commands: "5" or "help" typed into a field must not press or print anything.
+      else if (input === 'help' || input === '?') console.log(HELP);
       else if (input.startsWith('/as ')) {
         user = userFor(input.slice(4).trim());
+        slack.users.set(user.id, user.name);
         console.log(`You are now @${user.name} (${user.id}).`);
       } else if (input === '/home') {
         await sim.event({ type: 'app_home_opened', user: user.id, channel: 'D0HOME', tab: 'home', event_ts: String(Date.now() / 1000) }, `Ev${Date.now()}`);
       } else if (input.startsWith('/')) {
         const [command = '', ...rest] = input.split(/\s+/);
         // Slack escapes @mentions in commands (should_escape) into <@U…|name>; the console does the same.
-        const text = rest.join(' ').replace(/(^|\s)@(?!nobody\b)([\w.-]+)/g, (_, sp: string, name: string) => `${sp}<@${userFor(name).id}|${name}>`);
+        // @here, @channel and @everyone are special mentions, which Slack escapes as <!here>, not as a user.
+        const text = rest
+          .join(' ')
+          .replace(/(^|\s)@(here|channel|everyone)\b/g, '$1<!$2>')
+          .replace(/(^|\s)@(?!nobody\b)([\w.-]+)/g, (_, sp: string, name: string) => {
+            slack.users.set(userFor(name).id, userFor(name).name);
+            return `${sp}<@${userFor(name).id}|${name}>`;
+          });
         const res = await sim.command(command, text, user, channel);
         if (res.status !== 200) console.log(`Slack would show an error (HTTP ${res.status}): is ${command} a Preflight command? Try /runbook help.`);
         else if (res.body && typeof res.body === 'object') {
@@ -106,7 +122,12 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
           slack.reply(slack.responseUrl(user.id, channel), channel, user.id, body as Record<string, unknown>);
         }
       } else if (/^\d+(\s+\d+)?$/.test(input)) {
-        await act(input);
+        // A click is acknowledged before its redraw: wait for the redraw so it lands before the prompt.
+        const before = drawings;
+        if (await act(input)) {
+          const until = Date.now() + 3000;
+          while (drawings === before && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+        }
       } else if (input) console.log('Not a command. Type help.');
     } catch (err) {
       console.log(`Error: ${(err as Error).message}`);
@@ -145,15 +166,22 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
     }
   }
 
-  async function act(input: string): Promise<void> {
+  /** Presses or ticks what input names; true when something was sent (a drawing follows). */
+  async function act(input: string): Promise<boolean> {
     const [n, choice] = input.split(/\s+/).map(Number);
     const target = focus.targets.find((t) => t.n === n);
-    if (!target) return void console.log(`No [${n}] on screen.`);
+    if (!target) {
+      console.log(`No [${n}] on screen.`);
+      return false;
+    }
     const where = { message: focus.message, view: focus.view };
     if (target.kind === 'button') await sim.press(user, { action_id: target.actionId, value: target.value, block_id: target.blockId }, where);
     else if (target.kind === 'select') {
       const option = target.options?.[(choice ?? 0) - 1];
-      if (!option) return void console.log(`Type "${n} <choice>" with a choice from 1 to ${target.options?.length ?? 0}.`);
+      if (!option) {
+        console.log(`Type "${n} <choice>" with a choice from 1 to ${target.options?.length ?? 0}.`);
+        return false;
+      }
       await sim.select(user, { action_id: target.actionId, block_id: target.blockId }, option, where);
     } else if (target.option && target.element) {
       // Slack sends the whole selection of the element as this client sees it, with this box flipped.
@@ -161,5 +189,6 @@ export async function startConsole(config: Config, log: Logger): Promise<void> {
       const selected = on ? target.element.initial.filter((o) => o.value !== target.option!.value) : [...target.element.initial, target.option];
       await sim.check(user, { action_id: target.actionId, block_id: target.blockId }, selected, where);
     }
+    return true;
   }
 }

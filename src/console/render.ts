@@ -43,23 +43,44 @@ const BOLD = '\x1b[1m';
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 
-/** Slack mrkdwn as terminal text: links, mentions and dates resolved, escapes undone. */
-export function mrkdwnToText(text: string, color = true): string {
-  return text
-    .replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')
-    .replace(/<@([A-Z0-9]+)>/g, '@$1')
-    .replace(/<!(channel|here|everyone)>/g, '@$1')
-    .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<([^>]+)>/g, '$1')
-    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,:;!?])/g, color ? `$1${BOLD}$2${RESET}` : '$1$2')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\u200b/g, '');
+/** Escapes undone: what a reader copies out of Slack. */
+function unescape(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** Slack mrkdwn outside code: links, mentions and dates resolved, bold drawn, escapes undone. */
+function proseToText(text: string, color: boolean, names?: (id: string) => string | undefined): string {
+  return unescape(
+    text
+      .replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')
+      .replace(/<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id: string, label?: string) => `@${names?.(id) ?? label ?? id}`)
+      .replace(/<!(channel|here|everyone)>/g, '@$1')
+      .replace(/<([^|>]+)\|([^>]+)>/g, '$2 ($1)')
+      .replace(/<([^>]+)>/g, '$1')
+      // Slack bolds *x* only when the marks touch the text: "* * *" in a crontab stays as written.
+      .replace(/(^|[\s(_~])\*(\S(?:[^*\n]*\S)?)\*(?=$|[\s).,:;!?_~])/g, color ? `$1${BOLD}$2${RESET}` : '$1$2'),
+  ).replace(/\u200b/g, '');
+}
+
+/**
+ * Slack mrkdwn as terminal text. Code blocks and code spans are copied exactly: Slack applies no formatting
+ * inside them, so neither does the console (only the escapes are undone).
+ */
+export function mrkdwnToText(text: string, color = true, names?: (id: string) => string | undefined): string {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(/```[\s\S]*?```|`[^`\n]+`/g)) {
+    // A span's backticks are Slack's markup, not its text (copying from Slack leaves them out); fences stay as lines.
+    const code = m[0].startsWith('```') ? m[0] : m[0].slice(1, -1);
+    out += proseToText(text.slice(last, m.index), color, names) + unescape(code);
+    last = m.index + m[0].length;
+  }
+  return out + proseToText(text.slice(last), color, names);
 }
 
 /** Draws Block Kit as readable text and numbers every button, checkbox and menu from `start`. */
-export function renderBlocks(blocks: unknown[], start = 1, color = true): { text: string; targets: Target[] } {
+/** `names` turns user ids into the names Slack would show for them. */
+export function renderBlocks(blocks: unknown[], start = 1, color = true, names?: (id: string) => string | undefined): { text: string; targets: Target[] } {
   const out: string[] = [];
   const targets: Target[] = [];
   const dim = (s: string) => (color ? `${DIM}${s}${RESET}` : s);
@@ -84,14 +105,14 @@ export function renderBlocks(blocks: unknown[], start = 1, color = true): { text
           const n = start + targets.length;
           targets.push({ n, kind: 'checkbox', actionId: el.action_id ?? '', blockId, option: o, element: { options: el.options ?? [], initial } });
           const ticked = initial.some((i) => i.value === o.value);
-          const desc = o.description ? `\n         ${dim(mrkdwnToText(o.description.text, color))}` : '';
-          return `  [${String(n).padStart(2)}] ${ticked ? '☑' : '☐'} ${mrkdwnToText(o.text.text, color)}${desc}`;
+          const desc = o.description ? `\n         ${dim(mrkdwnToText(o.description.text, color, names))}` : '';
+          return `  [${String(n).padStart(2)}] ${ticked ? '☑' : '☐'} ${mrkdwnToText(o.text.text, color, names)}${desc}`;
         });
         return lines.join('\n');
       }
       case 'mrkdwn':
       case 'plain_text':
-        return mrkdwnToText(label, color);
+        return mrkdwnToText(label, color, names);
       case 'image':
         return '[image]';
       default:
@@ -105,8 +126,8 @@ export function renderBlocks(blocks: unknown[], start = 1, color = true): { text
         out.push('', bold(`━━ ${b.text?.text ?? ''} ━━`));
         break;
       case 'section': {
-        if (b.text) out.push(mrkdwnToText(b.text.text, color));
-        for (const f of b.fields ?? []) out.push(mrkdwnToText(f.text, color));
+        if (b.text) out.push(mrkdwnToText(b.text.text, color, names));
+        for (const f of b.fields ?? []) out.push(mrkdwnToText(f.text, color, names));
         if (b.accessory) out.push(`    ${element(b.accessory, b.block_id)}`);
         break;
       }

@@ -36,7 +36,8 @@ export function runbookId(dir: string, file: string): string {
   return relative(dir, file).split(sep).join('/').replace(/\.md$/i, '');
 }
 
-export type Resolution = { runbook: Runbook } | { suggestions: Runbook[] };
+/** One runbook; or, when none matches, the closest few; or, when several match equally, all of them (`ambiguous`). */
+export type Resolution = { runbook: Runbook } | { suggestions: Runbook[]; ambiguous?: boolean };
 
 /** The loaded runbooks, kept current as files change. Emits `change` with the ids reloaded. */
 export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
@@ -99,7 +100,7 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
     for (const tier of tiers) {
       const hits = all.filter(tier);
       if (hits.length === 1) return { runbook: hits[0]! };
-      if (hits.length > 1) return { suggestions: hits.slice(0, 5) };
+      if (hits.length > 1) return { suggestions: hits.slice(0, 10), ambiguous: true };
     }
     return { suggestions: closest(lower, all, (r) => [r.id, r.id.split('/').pop() ?? '', r.title]) };
   }
@@ -172,12 +173,32 @@ export class RunbookLibrary extends EventEmitter<{ change: [ids: string[]] }> {
   }
 }
 
-/** Finds a section by key, number (1-based, document order), exact title or title words. */
-export function findSection(runbook: Runbook, query: string): { section: Section } | { suggestions: Section[] } {
+const numberCache = new WeakMap<Runbook, Map<string, string>>();
+
+/** Outline numbers of a runbook's sections by key: "2" for the second top-level section, "2.3" for its third child. */
+export function sectionNumbers(runbook: Runbook): Map<string, string> {
+  let numbers = numberCache.get(runbook);
+  if (numbers) return numbers;
+  numbers = new Map();
+  const walk = (s: Section, prefix: string) => s.children.forEach((c, i) => {
+    const n = `${prefix}${i + 1}`;
+    numbers!.set(c.key, n);
+    walk(c, `${n}.`);
+  });
+  walk(runbook.root, '');
+  numberCache.set(runbook, numbers);
+  return numbers;
+}
+
+/** Finds a section by its outline number (as listed), key, exact title or title words; else the closest few. */
+export function findSection(runbook: Runbook, query: string): { section: Section } | { suggestions: Section[]; ambiguous?: boolean } {
   const sections = allSections(runbook);
   const q = query.trim().toLowerCase();
-  const n = Number(q);
-  if (Number.isInteger(n) && n >= 1 && n <= sections.length) return { section: sections[n - 1]! };
+  if (/^\d+(\.\d+)*\.?$/.test(q)) {
+    const numbers = sectionNumbers(runbook);
+    const hit = sections.find((s) => numbers.get(s.key) === q.replace(/\.$/, ''));
+    if (hit) return { section: hit };
+  }
   const tiers: Array<(s: Section) => boolean> = [
     (s) => s.key === q,
     (s) => s.title.toLowerCase() === q,
@@ -192,7 +213,7 @@ export function findSection(runbook: Runbook, query: string): { section: Section
       const depth = Math.min(...hits.map((h) => h.depth));
       const top = hits.filter((h) => h.depth === depth);
       if (top.length === 1) return { section: top[0]! };
-      return { suggestions: top.slice(0, 5) };
+      return { suggestions: top.slice(0, 5), ambiguous: true };
     }
   }
   return { suggestions: closest(q, sections, (s) => [s.title]) };
@@ -202,18 +223,38 @@ function normalise(text: string): string {
   return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
 }
 
-/** The few candidates whose names are nearest to query (edit distance over the best-matching name). */
+/**
+ * The few candidates whose names are nearest to query by edit distance, comparing the query with each whole
+ * name and with each run of as many words of it, so "rolback" finds "Rollback Plan"; candidates too far off
+ * to be a typo are left out.
+ */
 export function closest<T>(query: string, items: T[], names: (item: T) => string[], limit = 3): T[] {
+  const q = normalise(query);
+  if (!q) return [];
+  const qWords = q.split(' ').length;
+  const allowed = Math.max(1, Math.floor(q.length / 3));
   return items
-    .map((item) => ({ item, d: Math.min(...names(item).map((n) => distance(query, n.toLowerCase()))) }))
+    .map((item) => ({ item, d: Math.min(...names(item).map((n) => nameDistance(q, qWords, n))) }))
+    .filter((x) => x.d <= allowed)
     .sort((a, b) => a.d - b.d)
     .slice(0, limit)
     .map((x) => x.item);
 }
 
-/** Levenshtein distance, with the cost of a shared prefix/substring discounted so "backup" finds "backup-strategy". */
-function distance(a: string, b: string): number {
-  if (b.includes(a)) return b.length - a.length === 0 ? 0 : 1;
+function nameDistance(q: string, qWords: number, name: string): number {
+  const n = normalise(name);
+  if (!n) return Infinity;
+  if (n === q) return 0;
+  // A name that holds the query whole (a prefix, a word of a title) is one step away.
+  if (n.includes(q)) return 0.5;
+  const words = n.split(' ');
+  let best = levenshtein(q, n);
+  for (let i = 0; i + qWords <= words.length; i++) best = Math.min(best, levenshtein(q, words.slice(i, i + qWords).join(' ')) + 0.25);
+  return best;
+}
+
+/** Levenshtein distance. */
+export function levenshtein(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;
@@ -225,4 +266,45 @@ function distance(a: string, b: string): number {
     }
   }
   return prev[b.length]!;
+}
+
+const vocabularies = new WeakMap<Runbook, Set<string>>();
+
+/** Every word of a runbook's titles and text, lower case, for spelling suggestions. */
+function vocabulary(runbook: Runbook): Set<string> {
+  let words = vocabularies.get(runbook);
+  if (!words) {
+    words = new Set(runbook.source.toLowerCase().match(/\p{L}[\p{L}\p{N}]{2,}/gu) ?? []);
+    vocabularies.set(runbook, words);
+  }
+  return words;
+}
+
+/**
+ * The query with each word that appears in no runbook replaced by the nearest word that does (one edit for
+ * short words, two for longer), or undefined when no word was changed.
+ */
+export function respell(query: string, runbooks: Runbook[]): string | undefined {
+  const known = runbooks.map(vocabulary);
+  const has = (w: string) => known.some((v) => v.has(w));
+  let changed = false;
+  const out = query.replace(/(^|[\s"(-])(\p{L}{3,})/gu, (whole, lead: string, word: string) => {
+    const w = word.toLowerCase();
+    if (w === 'or' || has(w)) return whole;
+    const max = w.length >= 6 ? 2 : 1;
+    let best: string | undefined;
+    let bestD = max + 1;
+    for (const v of known) for (const candidate of v) {
+      if (Math.abs(candidate.length - w.length) > max) continue;
+      const d = levenshtein(w, candidate);
+      if (d < bestD || (d === bestD && best !== undefined && candidate < best)) {
+        best = candidate;
+        bestD = d;
+      }
+    }
+    if (!best) return whole;
+    changed = true;
+    return `${lead}${best}`;
+  });
+  return changed ? out : undefined;
 }

@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
 import { z } from 'zod';
 import { withTimeout } from '../db/db.ts';
@@ -7,6 +8,7 @@ import { section } from '../slack/blocks.ts';
 import { errorText } from '../slack/errors.ts';
 import { handleAsk, isAsk } from '../ask/listeners.ts';
 import {
+  ambiguousRunbookBlocks,
   fallbackText,
   notFoundBlocks,
   RUNBOOK_ACTIONS,
@@ -14,8 +16,9 @@ import {
   runbookListMessage,
   runbookMessage,
   searchResultBlocks,
+  sectionChoiceBlocks,
 } from './blocks.ts';
-import { findSection } from './library.ts';
+import { findSection, respell } from './library.ts';
 import type { Runbook } from './model.ts';
 import { searchSections } from './store.ts';
 
@@ -35,28 +38,35 @@ function reply(blocks: KnownBlock[]): Reply {
 export async function runbookCommand(deps: Deps, text: string): Promise<Reply> {
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [first, ...rest] = words;
-  if (!first) return reply(runbookListMessage(deps.library.all(), 0));
+  if (!first) return reply(runbookListMessage(deps.library.all(), 0, rootFolder(deps)));
   if (first === 'help' && !rest.length) return reply([section(RUNBOOK_HELP)]);
   if (first === 'search' || first === 'find') {
     const query = rest.join(' ');
-    if (!query) return reply([section('Usage: `/runbook search <words>`, e.g. `/runbook search rollback database`')]);
+    if (!query) return reply([section('Usage: `/runbook search &lt;words&gt;`, e.g. `/runbook search rollback database`')]);
     // Slack waits 3 s for the answer; the search gets most of that, then the user hears why.
     const hits = await withTimeout(searchSections(deps.db, query, (id) => deps.library.get(id)?.title), 2500);
-    return reply(searchResultBlocks(query, hits));
+    // Nothing found: a word that is in no runbook is likely a typo, so the nearest spelling is offered.
+    return reply(searchResultBlocks(query, hits, hits.length ? undefined : respell(query, deps.library.all())));
   }
   // Titles have spaces: the longest run of leading words that is exactly one runbook's title names it.
   const titled = titleAt(deps, words);
   const found = titled ?? deps.library.resolve(first);
-  if (!('runbook' in found)) return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id)));
+  if (!('runbook' in found)) {
+    if (found.ambiguous) return reply(ambiguousRunbookBlocks(first, found.suggestions));
+    return reply(notFoundBlocks('runbook', first, found.suggestions.map((r) => r.id), '`/runbook` lists them all.'));
+  }
   const runbook = found.runbook;
   const sectionWords = titled ? words.slice(titled.words) : rest;
   if (!sectionWords.length) return reply(runbookMessage(runbook, { r: runbook.id, p: 0 }));
   const wanted = sectionWords.join(' ');
   const sec = findSection(runbook, wanted);
-  if (!('section' in sec)) {
-    return reply(notFoundBlocks(`section of \`${runbook.id}\``, wanted, sec.suggestions.map((s) => s.title)));
-  }
+  if (!('section' in sec)) return reply(sectionChoiceBlocks(runbook, wanted, sec.suggestions, !!sec.ambiguous));
   return reply(runbookMessage(runbook, { r: runbook.id, s: sec.section.key, p: 0 }));
+}
+
+/** The runbooks folder's own name (RUNBOOKS_DIR), heading the runbooks at its top level. */
+function rootFolder(deps: Deps): string {
+  return basename(resolve(deps.library.dir)) || 'runbooks';
 }
 
 /** The runbook whose whole title is the first n (≥ 2) words, case-insensitive, when exactly one has it. */
@@ -114,6 +124,6 @@ export function register(app: App, deps: Deps): void {
   app.action(RUNBOOK_ACTIONS.listPage, async ({ ack, action, respond }: ActionArgs) => {
     await ack();
     const { p } = listRef.parse(JSON.parse(action.type === 'button' ? action.value ?? '{}' : '{}'));
-    await respond({ replace_original: true, ...reply(runbookListMessage(deps.library.all(), p)) });
+    await respond({ replace_original: true, ...reply(runbookListMessage(deps.library.all(), p, rootFolder(deps))) });
   });
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/db.ts';
-import { escapeMrkdwn } from '../slack/mrkdwn.ts';
+import { escapeCode, escapeMrkdwn } from '../slack/mrkdwn.ts';
 import { allSections, type Block, type Runbook, type Section } from './model.ts';
 import type { SearchHit } from './blocks.ts';
 
@@ -59,16 +59,30 @@ export async function indexRunbooks(db: Db, runbooks: Runbook[]): Promise<number
   });
 }
 
-/** Sections matching words (websearch syntax: "quoted phrases", -not, or), best first. */
+/** A query split into what must match and what must not (`-word`, `-"a phrase"`). */
+export function splitExclusions(query: string): { include: string; exclude: string[] } {
+  const exclude: string[] = [];
+  const include = query.replace(/(^|\s)-("[^"]*"|\S+)/g, (_, sp: string, term: string) => {
+    exclude.push(term);
+    return sp;
+  });
+  return { include: include.replace(/\s+/g, ' ').trim(), exclude };
+}
+
+/**
+ * Sections matching words (websearch syntax: "quoted phrases", -not, or), best first. Exclusions apply to the
+ * whole query: websearch_to_tsquery binds `-x` to the nearest word, so "a or b -x" would still match a with x.
+ */
 export async function searchSections(db: Db, query: string, titles: (id: string) => string | undefined, limit = 10): Promise<SearchHit[]> {
+  const { include, exclude } = splitExclusions(query);
   const rows = await db.query<{ runbook_id: string; section_key: string; path: string; snippet: string }>(
     `select runbook_id, section_key, path,
             ts_headline('english', body, q, 'StartSel=<<, StopSel=>>, MaxFragments=1, MaxWords=30, MinWords=12') as snippet
-       from runbook_sections, websearch_to_tsquery('english', $1) q
-      where tsv @@ q
+       from runbook_sections, websearch_to_tsquery('english', $1) q, websearch_to_tsquery('english', $3) x
+      where tsv @@ q and (numnode(x) = 0 or not tsv @@ x)
       order by ts_rank(tsv, q) desc, runbook_id, line
       limit $2`,
-    [query, limit],
+    [include, limit, exclude.join(' or ')],
   );
   return rows.map((r) => ({
     runbookId: r.runbook_id,
@@ -79,15 +93,35 @@ export async function searchSections(db: Db, query: string, titles: (id: string)
   }));
 }
 
-/** ts_headline marks matches with << >>; they become bold once the rest is escaped. */
+/**
+ * ts_headline marks matches with << >>; they become bold once the rest is escaped. Words with formatting
+ * marks (a crontab's `* * *`) go in a code span, so they are shown and copied as written and cannot pair with
+ * the bold.
+ */
 function highlight(snippet: string): string {
   return snippet
     .replace(/\s+/g, ' ')
     .split(/<<|>>/)
-    .map((part, i) => {
-      // Formatting marks in a snippet would pair up with the highlight's bold; they are shown as look-alikes.
-      const escaped = escapeMrkdwn(part.replace(/\*/g, '∗').replace(/`/g, 'ˋ'));
-      return i % 2 ? `*${escaped}*` : escaped;
-    })
+    .map((part, i) => (i % 2 ? `*${escapeMrkdwn(part)}*` : literalMarks(part)))
     .join('');
+}
+
+const MARKED = /\*|^[_~`]|[_~`]$|`/;
+
+/** Escaped text with each run of words that carry formatting marks in a code span. */
+function literalMarks(text: string): string {
+  const tokens = text.split(/(\s+)/);
+  let out = '';
+  for (let i = 0; i < tokens.length; i++) {
+    if (!MARKED.test(tokens[i]!) || !tokens[i]!.trim()) {
+      out += escapeMrkdwn(tokens[i]!);
+      continue;
+    }
+    let j = i;
+    while (j + 2 < tokens.length && MARKED.test(tokens[j + 2]!)) j += 2;
+    // A code span cannot hold a backtick; the look-alike keeps the snippet readable.
+    out += `\`${escapeCode(tokens.slice(i, j + 1).join('').replace(/`/g, 'ˋ'))}\``;
+    i = j;
+  }
+  return out;
 }

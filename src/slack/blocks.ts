@@ -17,6 +17,11 @@ export function header(text: string): HeaderBlock | SectionBlock {
   return section(`*${escapeMrkdwn(text)}*`);
 }
 
+/** The one wording for suggestions everywhere: "Did you mean:" and a bullet per choice (mrkdwn, escaped); '' for none. */
+export function didYouMean(choices: string[]): string {
+  return choices.length ? `Did you mean:\n${choices.map((c) => `• ${c}`).join('\n')}` : '';
+}
+
 /** A mrkdwn section; callers split text with splitMrkdwn first, so this never exceeds the limit. */
 export function section(mrkdwn: string, accessory?: SectionBlock['accessory']): SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: mrkdwn || ' ' }, ...(accessory ? { accessory } : {}) };

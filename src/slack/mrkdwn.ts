@@ -24,11 +24,8 @@ export function mrkdwnLink(url: string, label?: string): string {
   return label ? `<${safeUrl}|${label.replace(/\|/g, '¦')}>` : `<${safeUrl}>`;
 }
 
-/** Slack date formatting: each reader sees the time in their own zone. */
-export function slackDate(date: Date, format = '{date_short_pretty} {time}'): string {
-  const seconds = Math.floor(date.getTime() / 1000);
-  return `<!date^${seconds}^${format}|${date.toISOString().replace('T', ' ').slice(0, 16)} UTC>`;
-}
+/** Slack date formatting lives in dates.ts; re-exported for the callers that import it from here. */
+export { slackDate } from './dates.ts';
 
 /** A user mention from a Slack user id (only well-formed ids; anything else is shown escaped). */
 export function userMention(userId: string): string {

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runbooksDir, SEED } from './support/harness.ts';
+
+// Issue 11 points 1, 7 and 8 in the local console (`npm start` without Slack tokens): what a new user sees.
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const STARTUP_MS = 90000;
+const temps: string[] = [];
+after(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+
+test('the console: one runbook, logs in a file, escaped help, names not ids, @here as typed, redraws before the prompt', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'preflight-data-'));
+  const runbooks = runbooksDir({ 'production-readiness.md': '' });
+  cpSync(SEED, join(runbooks, 'production-readiness.md'));
+  temps.push(dataDir, runbooks);
+  // LOG_LEVEL info: start-up logs lines (runbooks loaded, mojibake repaired), which must not reach the screen.
+  const env: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, RUNBOOKS_DIR: runbooks, USER: 'tester', LOG_LEVEL: 'info' };
+  for (const key of Object.keys(env)) if (/^(SLACK_|DATABASE_URL$|PORT$|NODE_TEST_CONTEXT$)/.test(key)) delete env[key];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS + 60000);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const type = (line: string) => void child.stdin.write(`${line}\n`);
+  const waitFor = async (text: string, from = 0, ms = 30000): Promise<number> => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const at = stripAnsi(out).indexOf(text, from);
+      if (at >= 0) return at + text.length;
+      if (child.exitCode !== null) assert.fail(`console exited before "${text}":\n${stripAnsi(out)}\n${err}`);
+      if (Date.now() > until) assert.fail(`no "${text}" within ${ms} ms:\n${stripAnsi(out).slice(from)}\n${err}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  /** Types a line and returns what was printed until the prompt came back. */
+  const answer = async (line: string, at: number): Promise<{ text: string; at: number }> => {
+    type(line);
+    const end = await waitFor('preflight> ', at);
+    return { text: stripAnsi(out).slice(at, end), at: end };
+  };
+  try {
+    let at = await waitFor('preflight> ', 0, STARTUP_MS);
+    const banner = stripAnsi(out);
+    assert.match(banner, /Preflight console — 1 runbook from /, 'one runbook, not "1 runbooks"');
+    const logFile = join(dataDir, 'preflight.log');
+    assert.ok(banner.includes(`Logs go to ${logFile}.`), `says once where logs go:\n${banner}`);
+    assert.ok(!/^\{"level"/m.test(stripAnsi(out)), `no pino lines among the answers:\n${banner}`);
+    assert.ok(existsSync(logFile), 'the log file is written');
+
+    let r = await answer('/runbook', at);
+    at = r.at;
+    assert.ok(r.text.includes(`📁 ${basename(runbooks)}`), `the folder heading is RUNBOOKS_DIR's name:\n${r.text}`);
+    assert.match(r.text, /1 runbook\b(?!s)/, 'singular in the list');
+
+    r = await answer('/runbook help', at);
+    at = r.at;
+    assert.ok(r.text.includes('/runbook <id> <section>'), `the placeholders show:\n${r.text}`);
+    r = await answer('/checklist help', at);
+    at = r.at;
+    assert.ok(r.text.includes('/checklist new <runbook> <name>'), `the placeholders show:\n${r.text}`);
+    r = await answer('help', at);
+    at = r.at;
+    assert.ok(r.text.includes('<n> <choice>'), 'the console help shows its own placeholders');
+
+    // Items ticked in the file: each listed once, as a ticked box that says where it was ticked.
+    r = await answer('/checklist production-readiness', at);
+    at = r.at;
+    const ticked = (r.text.match(/☑ All changes committed[^\n]*/g) ?? []).length;
+    assert.equal(ticked, 1, `a file-ticked item is listed once:\n${r.text.slice(0, 1500)}`);
+    assert.ok(!r.text.includes('☑ ticked in the runbook'), 'no second listing in the small print');
+
+    r = await answer('/checklist production-readiness infrastructure', at);
+    at = r.at;
+    assert.match(r.text, /\[ 1\] ☐ Database backups tested and verified/);
+    // The redraw of the tick is drawn before the prompt returns.
+    r = await answer('1', at);
+    at = r.at;
+    assert.match(r.text, /\[ 1\] ☑ Database backups tested and verified/, `the redraw came before the prompt:\n${r.text}`);
+    assert.match(r.text, /Database backups tested and verified\S* — ☑ @tester\b/, 'the ticker by name');
+
+    r = await answer('/as bob', at);
+    at = r.at;
+    r = await answer('/checklist assign production-readiness "Redis persistence" @alice', at);
+    at = r.at;
+    assert.match(r.text, /assigned to @alice\b/, `names, not ids:\n${r.text}`);
+    assert.ok(!/@U[A-Z0-9]+/.test(r.text), 'no raw user ids');
+    r = await answer('/checklist assign production-readiness "Redis persistence" @here', at);
+    at = r.at;
+    assert.ok(!r.text.includes('UHERE') && !r.text.includes('<@'), `@here is not a user:\n${r.text}`);
+    assert.match(r.text, /Usage: `?\/checklist assign/, 'and is refused as an assignee');
+
+    type('quit');
+    assert.equal(await exited, 0, err);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGKILL');
+  }
+});
