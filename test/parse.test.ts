@@ -132,10 +132,10 @@ test('front matter that is not YAML, or fails the schema, is an error at its lin
 });
 
 test('unknown front-matter keys are kept and are not errors (other tools and newer capabilities add their own)', () => {
-  const r = parseRunbook('h', 'h.md', '---\ntitle: H\nweight: 10\ngates: [security]\n---\n# H\n\ntext\n');
+  const r = parseRunbook('h', 'h.md', '---\ntitle: H\nweight: 10\naliases: [security]\n---\n# H\n\ntext\n');
   assert.deepEqual(r.diagnostics, []);
   assert.equal(r.meta.weight, 10);
-  assert.deepEqual(r.meta.gates, ['security']);
+  assert.deepEqual((r.meta as Record<string, unknown>).aliases, ['security']);
 });
 
 test('an empty file, or one with nothing after its front matter, is a warning', () => {
