@@ -208,14 +208,6 @@ test('instances per launch: owners, due dates relative to launch, overdue stands
   assert.match(ephemeralText(created), /Created \*Payments v2\* \(`payments-v2`\)/);
   const again = await app.sim.command('/checklist', 'new production-readiness "Payments v2"', alice, 'CPAY');
   assert.match(ephemeralText(again), /exists already/);
-  // `launch` is the date keyword only when a date follows; a third instance of the seed, named "Launch party".
-  const party = await app.sim.command('/checklist', 'new production-readiness Launch party launch 2026-12-11', alice, 'CPAY');
-  assert.match(ephemeralText(party), /Created \*Launch party\* \(`launch-party`\) from `production-readiness` with 56 items, launching 2026-12-11/);
-  const mobile = await app.sim.command('/checklist', 'new production-readiness Mobile launch', alice, 'CPAY');
-  assert.match(ephemeralText(mobile), /Created \*Mobile launch\* \(`mobile-launch`\) from `production-readiness` with 56 items\. /);
-  const long = await app.sim.command('/checklist', 'new production-readiness The very long release name of the quarterly platform migration programme', alice, 'CPAY');
-  // Ids are at most 60 characters, cut between words: not "…platform-migrat".
-  assert.match(ephemeralText(long), /\(`the-very-long-release-name-of-the-quarterly-platform`\)/);
   await post(app, 'payments-v2 pre-launch', alice, 'CPAY');
   // Omitting the checklist means the one last posted in the channel.
   const assigned = await app.sim.command('/checklist', 'assign "SSL certificates" <@UBOB|bob>', alice, 'CPAY');
@@ -241,6 +233,14 @@ test('instances per launch: owners, due dates relative to launch, overdue stands
   assert.match(h, /created/);
   const one = await app.sim.command('/checklist', 'history payments-v2 DNS records', alice, 'CPAY');
   assert.doesNotMatch(ephemeralText(one), /assigned/);
+  // `launch` is the date keyword only when a date follows; a third instance of the seed, named "Launch party".
+  const party = await app.sim.command('/checklist', 'new production-readiness Launch party launch 2026-12-11', alice, 'CNEW');
+  assert.match(ephemeralText(party), /Created \*Launch party\* \(`launch-party`\) from `production-readiness` with 56 items, launching 2026-12-11/);
+  const mobile = await app.sim.command('/checklist', 'new production-readiness Mobile launch', alice, 'CNEW');
+  assert.match(ephemeralText(mobile), /Created \*Mobile launch\* \(`mobile-launch`\) from `production-readiness` with 56 items\. /);
+  const long = await app.sim.command('/checklist', 'new production-readiness The very long release name of the quarterly platform migration programme', alice, 'CNEW');
+  // Ids are at most 60 characters, cut between words: not "…platform-migrat".
+  assert.match(ephemeralText(long), /\(`the-very-long-release-name-of-the-quarterly-platform`\)/);
 });
 
 test('lock: owner — only the ticker or an admin may untick', async () => {
