@@ -175,6 +175,24 @@ for (const kind of KINDS) {
   });
 }
 
+test('a deleted message is forgotten by whichever instance redraws it; the other copy still converges', async () => {
+  for (const x of r.replicas) x.proxy.delayMs = 0;
+  const t = await checklists.setup(r, 4);
+  const gone = t.messages[0]!;
+  r.slack.messages.delete(`${gone.channel}:${gone.ts}`);
+  // Click on the other copy (channel B) through each instance.
+  const answers = [];
+  for (let i = 1; i < 6; i += 2) answers.push(await t.change(i, r.replicas[i % INSTANCES]!.sim, USERS[0]!));
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200], 'acknowledged');
+  await r.settled();
+  const left = await r.db.query<{ ts: string }>("select ts from checklist_messages where instance_id = 'launch-round-4' order by ts");
+  assert.deepEqual(left.map((x) => x.ts), t.messages.slice(1).map((m) => m.ts).sort(), 'the deleted message is no longer updated');
+  const job = await r.db.query<{ state: string }>("select state from jobs where name = 'redraw' and key = 'checklist:launch-round-4'");
+  assert.equal(job[0]?.state, 'done', 'the redraw finished rather than failing on the missing message');
+  const shown = t.messages.slice(2).flatMap((m) => checkboxesOf(r.slack.messages.get(`${m.channel}:${m.ts}`)!).flatMap((c) => (c.element.initial_options ?? []).map((o) => o.value)));
+  assert.equal(shown.length, 3, `the remaining copy shows the three ticks: ${shown.length}`);
+});
+
 test('a stopping instance hands its pending redraws to the others instead of finishing them alone', async () => {
   for (const [i, x] of r.replicas.entries()) x.proxy.delayMs = i === 2 ? DELAY_MS : 0;
   const t = await checklists.setup(r, 3);
