@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import { sign } from '../src/console/simulator.ts';
@@ -168,7 +168,8 @@ test('/runbook lists every runbook grouped by folder, with titles', async () => 
   const group = (folder: string) => groups.find((g) => g.startsWith(`*📁 ${folder}*`));
   assert.match(group('db') ?? '', /`db\/restore` — Restore the Database/);
   assert.match(group('ops') ?? '', /`ops\/long` — Long Runbook/);
-  const top = group('runbooks') ?? '';
+  // The top level is headed by the runbooks folder's own name (RUNBOOKS_DIR).
+  const top = group(basename(app.preflight.deps.library.dir)) ?? '';
   assert.match(top, /`production-readiness` — Production Readiness Checklist/);
   assert.match(top, /`escape` — Escapes/);
   assert.doesNotMatch(top, /db\/restore|ops\/long/, 'folder runbooks are listed under their folder only');
