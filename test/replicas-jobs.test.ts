@@ -43,7 +43,7 @@ test('a job still running past its lease keeps its claim: another instance does 
 
 test('a job that must back off (429) runs again after Retry-After, the attempt not counted, and asking again cannot bring it forward', async () => {
   let clock = new Date('2026-12-01T09:00:00Z');
-  const s = new Scheduler({ db, log, now: () => clock });
+  const s = new Scheduler({ db, log, now: () => clock, wall: () => clock });
   let runs = 0;
   s.define({ name: 'limited', maxAttempts: 1, minIntervalMs: 1000, run: async () => { runs++; if (runs === 1) throw new RetryLater(5000, 'ratelimited'); } });
   await s.schedule({ name: 'limited', key: 'r', runAt: clock }, { rearm: true });
@@ -51,10 +51,10 @@ test('a job that must back off (429) runs again after Retry-After, the attempt n
   let job = await getJob(db, 'limited', 'r');
   assert.equal(job?.state, 'pending', 'given back, not failed, although maxAttempts is 1');
   assert.equal(job?.attempts, 0, 'the rate-limited attempt does not count');
-  assert.equal(job!.runAt.getTime(), clock.getTime() + 5000, 'due after Retry-After');
+  assert.equal(job!.notBefore?.getTime(), clock.getTime() + 5000, 'due after Retry-After');
   await s.schedule({ name: 'limited', key: 'r', runAt: clock }, { rearm: true });
   job = await getJob(db, 'limited', 'r');
-  assert.equal(job!.runAt.getTime(), clock.getTime() + 5000, 'a new change does not bring it forward');
+  assert.equal(job!.notBefore?.getTime(), clock.getTime() + 5000, 'a new change does not bring it forward');
   clock = new Date(clock.getTime() + 4000);
   await s.runDue();
   assert.equal(runs, 1, 'not before Retry-After');

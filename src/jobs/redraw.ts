@@ -93,8 +93,9 @@ export class Redraws {
 
   /** Asks for every message showing `ref` to be redrawn soon (in `q` to join the change's transaction). */
   async mark(kind: string, ref: string, q?: Queryable): Promise<void> {
-    const runAt = new Date(this.opts.now().getTime() + FIRST_DELAY_MS);
-    await this.jobs.schedule({ name: JOB, key: `${kind}:${ref}`, runAt, payload: { kind, ref } }, { rearm: true, q });
+    // Due now on the app's clock; the coalescing wait is wall-clock time, so it passes under a frozen test clock too.
+    const notBefore = new Date(Date.now() + FIRST_DELAY_MS);
+    await this.jobs.schedule({ name: JOB, key: `${kind}:${ref}`, runAt: this.opts.now(), notBefore, payload: { kind, ref } }, { rearm: true, q });
   }
 
   /** Resolves once no redraw is pending or running anywhere and this instance is idle (tests; at most ms). */

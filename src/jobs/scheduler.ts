@@ -69,8 +69,21 @@ export class Scheduler {
   private stopped = false;
 
   constructor(
-    private readonly opts: { db: Db; log: Logger; now: () => Date; /** How long a claim holds unless renewed (default 30 s). */ leaseMs?: number },
+    private readonly opts: {
+      db: Db;
+      log: Logger;
+      /** When work is meant for (budgets, handoffs, fires); tests inject one. */
+      now: () => Date;
+      /** The wall clock, for technical waits (rate limits, backoff); real time unless a test drives it too. */
+      wall?: () => Date;
+      /** How long a claim holds unless renewed (default 30 s). */
+      leaseMs?: number;
+    },
   ) {}
+
+  private wall(): Date {
+    return this.opts.wall?.() ?? new Date();
+  }
 
   private get leaseMs(): number {
     return this.opts.leaseMs ?? LEASE_MS;
@@ -103,7 +116,8 @@ export class Scheduler {
    */
   async schedule(job: NewJob, opts: { rearm?: boolean; q?: Queryable } = {}): Promise<boolean> {
     const created = await insertJob(opts.q ?? this.opts.db, job, opts);
-    this.wake(job.runAt);
+    const inMs = Math.max(job.runAt.getTime() - this.opts.now().getTime(), (job.notBefore?.getTime() ?? 0) - this.wall().getTime());
+    this.wakeIn(inMs);
     return created;
   }
 
@@ -162,7 +176,7 @@ export class Scheduler {
         if (this.stopped) return ran;
         let jobs: Job[];
         try {
-          jobs = await claimDue(this.opts.db, { worker: this.worker, now: this.opts.now(), leaseMs: this.leaseMs, limit: BATCH, names: this.names() });
+          jobs = await claimDue(this.opts.db, { worker: this.worker, now: this.opts.now(), wall: this.wall(), leaseMs: this.leaseMs, limit: BATCH, names: this.names() });
         } catch (err) {
           this.warn(err, 'could not claim due jobs');
           return ran;
@@ -181,22 +195,22 @@ export class Scheduler {
     this.hold(job.id);
     try {
       await def.run(job, { now, late: now.getTime() - job.runAt.getTime() > LATE_MS });
-      const done = this.opts.now();
-      await completeJob(this.opts.db, { id: job.id, worker: this.worker, now: done, rerunAt: new Date(done.getTime() + (def.minIntervalMs ?? 0)) });
-      if (def.minIntervalMs) this.wake(new Date(done.getTime() + def.minIntervalMs));
+      const interval = def.minIntervalMs ?? 0;
+      await completeJob(this.opts.db, { id: job.id, worker: this.worker, now: this.opts.now(), notBefore: new Date(this.wall().getTime() + interval) });
+      if (interval) this.wakeIn(interval);
     } catch (err) {
       if (err instanceof RetryLater) {
-        const retryAt = new Date(this.opts.now().getTime() + err.ms);
         this.opts.log.info({ key: job.key, retryInMs: err.ms, err: err.message }, `job ${job.name} backs off`);
-        await failJob(this.opts.db, { id: job.id, worker: this.worker, error: err.message, retryAt, backOff: true }).catch(() => undefined);
-        this.wake(retryAt);
+        await failJob(this.opts.db, { id: job.id, worker: this.worker, error: err.message, retryAfter: new Date(this.wall().getTime() + err.ms), backOff: true }).catch(() => undefined);
+        this.wakeIn(err.ms);
         return;
       }
       const max = def.maxAttempts ?? 5;
-      const retryAt = job.attempts < max ? new Date(this.opts.now().getTime() + 1000 * 2 ** (job.attempts - 1)) : undefined;
-      this.warn(err, `job ${job.name} failed${retryAt ? '; will retry' : ' for good'}`, { key: job.key, attempt: job.attempts });
-      await failJob(this.opts.db, { id: job.id, worker: this.worker, error: (err as Error).message ?? String(err), retryAt }).catch(() => undefined);
-      if (retryAt) this.wake(retryAt);
+      const backoff = job.attempts < max ? 1000 * 2 ** (job.attempts - 1) : undefined;
+      this.warn(err, `job ${job.name} failed${backoff ? '; will retry' : ' for good'}`, { key: job.key, attempt: job.attempts });
+      const retryAfter = backoff === undefined ? undefined : new Date(this.wall().getTime() + backoff);
+      await failJob(this.opts.db, { id: job.id, worker: this.worker, error: (err as Error).message ?? String(err), retryAfter }).catch(() => undefined);
+      if (backoff) this.wakeIn(backoff);
     } finally {
       this.release(job.id);
     }
@@ -224,10 +238,10 @@ export class Scheduler {
    * Remembers when this instance knows work is due (real time) and keeps one timer for the earliest: a later
    * wake-up (a redraw's rerun) is not dropped for an earlier one. Polls catch what other instances scheduled.
    */
-  private wake(at: Date): void {
+  private wakeIn(ms: number): void {
     if (this.stopped || !this.poller) return;
     // A couple of ms late, so the claim's clock has surely reached the job's time.
-    const when = Date.now() + Math.max(0, at.getTime() - this.opts.now().getTime()) + 2;
+    const when = Date.now() + Math.max(0, ms) + 2;
     // A wake-up due a few ms after this one is the same pass.
     if (this.wakes.some((w) => w >= when && w - when < 5)) return;
     const i = this.wakes.findIndex((w) => w > when);
