@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { openConsole, STARTUP_MS } from './support/console.ts';
 import { runbooksDir, SEED } from './support/harness.ts';
 
 // Issue 11 points 1, 7 and 8 in the local console (`npm start` without Slack tokens): what a new user sees.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const STARTUP_MS = 90000;
 const temps: string[] = [];
 after(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
 test('the console: one runbook, logs in a file, escaped help, names not ids, @here as typed, redraws before the prompt', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'preflight-data-'));
@@ -24,39 +20,21 @@ test('the console: one runbook, logs in a file, escaped help, names not ids, @he
   cpSync(SEED, join(runbooks, 'production-readiness.md'));
   temps.push(dataDir, runbooks);
   // LOG_LEVEL info: start-up logs lines (runbooks loaded, mojibake repaired), which must not reach the screen.
-  const env: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, RUNBOOKS_DIR: runbooks, USER: 'tester', LOG_LEVEL: 'info' };
-  for (const key of Object.keys(env)) if (/^(SLACK_|DATABASE_URL$|PORT$|NODE_TEST_CONTEXT$)/.test(key)) delete env[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS + 60000);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const type = (line: string) => void child.stdin.write(`${line}\n`);
-  const waitFor = async (text: string, from = 0, ms = 30000): Promise<number> => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const at = stripAnsi(out).indexOf(text, from);
-      if (at >= 0) return at + text.length;
-      if (child.exitCode !== null) assert.fail(`console exited before "${text}":\n${stripAnsi(out)}\n${err}`);
-      if (Date.now() > until) assert.fail(`no "${text}" within ${ms} ms:\n${stripAnsi(out).slice(from)}\n${err}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
+  const cli = openConsole(runbooks, { PREFLIGHT_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  const { type, waitFor } = cli;
   /** Types a line and returns what was printed until the prompt came back. */
   const answer = async (line: string, at: number): Promise<{ text: string; at: number }> => {
     type(line);
     const end = await waitFor('preflight> ', at);
-    return { text: stripAnsi(out).slice(at, end), at: end };
+    return { text: cli.out().slice(at, end), at: end };
   };
   try {
     let at = await waitFor('preflight> ', 0, STARTUP_MS);
-    const banner = stripAnsi(out);
+    const banner = cli.out();
     assert.match(banner, /Preflight console — 1 runbook from /, 'one runbook, not "1 runbooks"');
     const logFile = join(dataDir, 'preflight.log');
     assert.ok(banner.includes(`Logs go to ${logFile}.`), `says once where logs go:\n${banner}`);
-    assert.ok(!/^\{"level"/m.test(stripAnsi(out)), `no pino lines among the answers:\n${banner}`);
+    assert.ok(!/^\{"level"/m.test(cli.out()), `no pino lines among the answers:\n${banner}`);
     assert.ok(existsSync(logFile), 'the log file is written');
 
     let r = await answer('/runbook', at);
@@ -102,9 +80,8 @@ test('the console: one runbook, logs in a file, escaped help, names not ids, @he
     assert.match(r.text, /Usage: `?\/checklist assign/, 'and is refused as an assignee');
 
     type('quit');
-    assert.equal(await exited, 0, err);
+    assert.equal((await cli.exited).code, 0, cli.err());
   } finally {
-    clearTimeout(killer);
-    child.kill('SIGKILL');
+    cli.kill();
   }
 });

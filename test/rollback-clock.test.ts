@@ -73,6 +73,8 @@ test('a phase over budget gets exactly one warning, also across a restart; a fin
     assert.equal(posted(apps, /still open past all its budgets/).length, 1, 'past all budgets: said once (lost by no restart)');
     clock = minutes(22);
     await second.preflight.deps.jobs.runDue();
+    // The redraw waits out its wall-clock interval (rate limit), whatever the test clock says.
+    await second.preflight.deps.redraws.settled();
     const message = second.slack.messages.get(`${run.channel}:${run.ts}`);
     assert.match(JSON.stringify(message?.blocks), /Open past all budgets\*: 22m 00s since the start, the plan's budgets add up to 20 min/, 'the run message says so');
 

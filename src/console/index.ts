@@ -69,7 +69,7 @@ export async function startConsole(config: Config, log: Logger, logFile?: string
   slack.on('message', (m) => {
     if (m.ephemeral && m.user && m.user !== user.id) return;
     // Thread replies are shown under their message, which keeps its buttons on screen.
-    if (m.thread_ts) return void console.log(`  ↳ ${mrkdwnToText(m.text ?? '')}`);
+    if (m.thread_ts) return void console.log(`  ↳ ${mrkdwnToText(m.text ?? '', true, names)}`);
     show(m.blocks, m.text, { message: m });
   });
   slack.on('view', (who, view) => {

@@ -98,11 +98,14 @@ export class Redraws {
     await this.jobs.schedule({ name: JOB, key: `${kind}:${ref}`, runAt: this.opts.now(), notBefore, payload: { kind, ref } }, { rearm: true, q });
   }
 
-  /** Resolves once no redraw is pending or running anywhere and this instance is idle (tests; at most ms). */
+  /**
+   * Resolves once no redraw is pending or running anywhere and this instance is idle (tests; at most ms). It runs
+   * due work itself, so it also serves apps booted without polling (tests that drive the clock).
+   */
   async settled(ms = 20_000): Promise<void> {
     const until = Date.now() + ms;
     for (;;) {
-      await this.jobs.idle();
+      await this.jobs.runDue();
       const busy = await listJobs(this.jobs.db, { name: JOB, states: ['pending', 'running'], limit: 1 });
       if (!busy.length) return;
       if (Date.now() > until) throw new Error(`redraws still pending after ${ms} ms: ${busy.map((j) => `${j.key} ${j.state}`).join(', ')}`);
