@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: Preflight's figures next to their goals (issues #2 and #3). It only prints: a missed goal
+ * `npm run bench`: Preflight's figures next to their goals (issues #2–#12). It only prints: a missed goal
  * is a MISS line, never a non-zero exit; a section that crashes is reported and sets exit code 1.
  *
  * PostgreSQL: BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. Every section works in its own
  * schema or database and removes it. BENCH_ONLY=corpus,latency runs only the named sections
- * (ids: corpus, latency, memory, coldstart, alone, ticks).
+ * (ids: corpus, latency, memory, coldstart, alone, ticks, pgmem, replicas, rollback, oncall, readiness, ask).
  */
 import diagnostics from 'node:diagnostics_channel';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
