@@ -116,7 +116,7 @@ export async function createSlackApp(deps: Deps, t: SlackTransport, register: (a
     { path: '/healthz', method: ['GET'], handler: health },
     { path: '/metrics', method: ['GET'], handler: metrics },
     // Capabilities add their routes in register(), after the receiver is built: one catch-all dispatches to them.
-    { path: '/*rest', method: ['GET', 'POST'], handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => dispatchRoute(deps, req, res) },
+    { path: '/*rest', method: ['GET'], handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => dispatchRoute(deps, req, res) },
   ];
 
   let receiver: InstanceType<typeof HTTPReceiver> | undefined;
