@@ -80,7 +80,8 @@ export async function run(argv: string[]): Promise<number> {
       for (const d of oncall) console.log(`${d.file}:${d.line}: ${d.severity}: ${d.message}`);
       const errors = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'error').length, 0) + oncall.filter((d) => d.severity === 'error').length;
       const warnings = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === 'warning').length, 0);
-      console.log(`${results.length} runbooks, ${errors} errors, ${warnings} warnings`);
+      const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      console.log(`${count(results.length, 'runbook')}, ${count(errors, 'error')}, ${count(warnings, 'warning')}`);
       return errors ? 1 : 0;
     }
     case 'migrate': {

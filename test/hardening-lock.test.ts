@@ -136,7 +136,7 @@ test('a second process on a held PGlite data directory is refused at once; the f
     const linted = await lint.exited;
     assert.equal(linted.code, 0, lint.out() + lint.err());
     assert.match(lint.out(), new RegExp(`^note: recorded checklist state not checked: process ${first.pid} holds the embedded database`, 'm'));
-    assert.match(lint.out(), /^1 runbooks, 0 errors, 0 warnings$/m);
+    assert.match(lint.out(), /^1 runbook, 0 errors, 0 warnings$/m);
 
     // The first still works after the refusals: a second tick lands.
     first.type('2');

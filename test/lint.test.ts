@@ -46,7 +46,7 @@ test('the mis-decoded seed lints with mojibake warnings by line, and exits 0', a
   assert.ok(lines.some((l) => l.startsWith(`${file}:6: warning: mojibake`)), lines.slice(0, 5).join('\n'));
   assert.ok(lines.some((l) => l.startsWith(`${file}:256: warning: mojibake`)), 'the Rollback Plan heading too');
   assert.ok(!lines.some((l) => /: error: /.test(l)));
-  assert.match(lines[lines.length - 1] ?? '', /^1 runbooks, 0 errors, \d+ warnings$/);
+  assert.match(lines[lines.length - 1] ?? '', /^1 runbook, 0 errors, \d+ warnings?$/);
 });
 
 test('two items with the same explicit key are an error on the second one’s line, and exit 1', async () => {
@@ -54,7 +54,7 @@ test('two items with the same explicit key are an error on the second one’s li
   const { code, lines } = await lint(d);
   assert.equal(code, 1, lines.join('\n'));
   assert.ok(lines.includes(`${join(d, 'dup.md')}:6: error: duplicate item key {#dup}`), lines.join('\n'));
-  assert.match(lines[lines.length - 1] ?? '', /1 errors/);
+  assert.match(lines[lines.length - 1] ?? '', /1 error,/);
 });
 
 test('an empty section is a warning at its heading’s line', async () => {
@@ -73,7 +73,7 @@ test('broken front matter (not YAML, or lock: 3) is file:line: error and exits 1
     `${join(d, 'ops/empty.md')}:1: warning: the runbook is empty`,
     `${join(d, 'ops/lock.md')}:3: error: front matter ignored: lock: Invalid option: expected one of "owner"|"none"`,
   ]);
-  assert.equal(lines[lines.length - 1], '4 runbooks, 2 errors, 1 warnings');
+  assert.equal(lines[lines.length - 1], '4 runbooks, 2 errors, 1 warning');
 });
 
 test('lint reports every file of a folder in one run, and one error fails it', async () => {
@@ -81,7 +81,7 @@ test('lint reports every file of a folder in one run, and one error fails it', a
   const { code, lines } = await lint(d);
   assert.equal(code, 1);
   for (const f of ['a/dup.md', 'b/empty.md', 'c/bad.md', 'production-readiness.md']) assert.ok(lines.some((l) => l.startsWith(`${join(d, f)}:`)), f);
-  assert.match(lines[lines.length - 1] ?? '', /^4 runbooks, 2 errors, \d+ warnings$/);
+  assert.match(lines[lines.length - 1] ?? '', /^4 runbooks, 2 errors, \d+ warnings?$/);
 });
 
 test('lint --fix rewrites the seed in UTF-8, after which it has no mojibake warnings', async () => {
