@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RUNBOOK_ACTIONS } from '../src/runbooks/blocks.ts';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
-import { alice, corpusDir, eventually, runbooksDir, SEED, SIGNING_SECRET, startApp, type TestApp } from './support/harness.ts';
+import { alice, blockText, corpusDir, eventually, runbooksDir, SEED, SIGNING_SECRET, startApp, type TestApp } from './support/harness.ts';
 import { FakeOpenAI } from './support/fakeOpenAI.ts';
 
 // /runbook ask end to end: signed commands to the real receiver, a real database, the validating fake Slack,
@@ -33,21 +33,6 @@ after(async () => {
 
 type Blocks = Array<Record<string, any>>;
 
-/** Every mrkdwn/plain text in blocks, joined by newlines. */
-function texts(blocks: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.text === 'string') out.push(o.text);
-      for (const [k, x] of Object.entries(o)) if (k !== 'text' || typeof x !== 'string') walk(x);
-    }
-  };
-  walk(blocks);
-  return out.join('\n');
-}
-
 /** Open buttons (the /runbook open action) in blocks, with their parsed values. */
 function openButtons(blocks: Blocks): Array<{ r: string; s?: string; p: number }> {
   return blocks.filter((b) => b.accessory?.action_id === RUNBOOK_ACTIONS.open).map((b) => JSON.parse(b.accessory.value));
@@ -61,7 +46,7 @@ function assertPingsNobody(text: string): void {
 /** The ephemeral reply the app sends through response_url after its acknowledgement. */
 async function nextAnswer(app: TestApp, since: number): Promise<FakeMessage> {
   return eventually(() => {
-    const m = [...app.slack.messages.values()].slice(since).find((x) => x.user === alice.id && texts(x.blocks).includes('💬'));
+    const m = [...app.slack.messages.values()].slice(since).find((x) => x.user === alice.id && blockText(x.blocks).includes('💬'));
     assert.ok(m, 'an answer arrived through response_url');
     return m;
   }, 10000);
@@ -72,7 +57,7 @@ test('without a key, "how do I roll back the database" answers at once with the 
   assert.equal(res.status, 200);
   const body = res.body as { blocks: Blocks; response_type: string };
   assert.equal(body.response_type, 'ephemeral');
-  const all = texts(body.blocks);
+  const all = blockText(body.blocks);
   assert.match(all, /No model configured: the closest sections are…/);
   const buttons = openButtons(body.blocks);
   assert.equal(buttons.length, 3, `three sections:\n${all}`);
@@ -89,11 +74,11 @@ test('without a key, "how do I roll back the database" answers at once with the 
   const message: FakeMessage = { channel: 'C0CONSOLE', ts: '1.000001', blocks: body.blocks, ephemeral: true, user: alice.id };
   await plain.sim.press(alice, { action_id: RUNBOOK_ACTIONS.open, value: JSON.stringify(buttons[0]) }, { message });
   const opened = await eventually(() => {
-    const m = [...plain.slack.messages.values()].slice(before).find((x) => texts(x.blocks).includes('Rollback Plan'));
+    const m = [...plain.slack.messages.values()].slice(before).find((x) => blockText(x.blocks).includes('Rollback Plan'));
     assert.ok(m, 'the section opened');
     return m;
   });
-  assert.match(texts(opened.blocks), /make migrate-down/);
+  assert.match(blockText(opened.blocks), /make migrate-down/);
   assert.deepEqual(plain.slack.rejections, []);
 });
 
@@ -109,11 +94,11 @@ test('without a key, questions phrased unlike the headings still find their sect
     assert.ok(got.slice(0, 3).some((b) => b.r === want.r && b.s === want.s), `${q}: ${JSON.stringify(want)} in the top 3 of ${JSON.stringify(got)}`);
   }
   const usage = await plain.sim.command('/runbook', 'ask', alice);
-  assert.match(texts((usage.body as { blocks: Blocks }).blocks), /Usage: `\/runbook ask &lt;question&gt;`/);
+  assert.match(blockText((usage.body as { blocks: Blocks }).blocks), /Usage: `\/runbook ask &lt;question&gt;`/);
   const none = await plain.sim.command('/runbook', 'ask zzyzx qqqqq', alice);
-  assert.match(texts((none.body as { blocks: Blocks }).blocks), /No runbook section matches _zzyzx qqqqq_/);
+  assert.match(blockText((none.body as { blocks: Blocks }).blocks), /No runbook section matches _zzyzx qqqqq_/);
   const help = await plain.sim.command('/runbook', 'help', alice);
-  assert.match(texts((help.body as { blocks: Blocks }).blocks), /\/runbook ask &lt;question&gt;/);
+  assert.match(blockText((help.body as { blocks: Blocks }).blocks), /\/runbook ask &lt;question&gt;/);
   assert.deepEqual(plain.slack.rejections, []);
 });
 
@@ -137,10 +122,10 @@ test('with a model: acks at once, sends the retrieved sections, shows only valid
   const chatsBefore = openai.chats.length;
   const res = await modelApp.sim.command('/runbook', 'ask how do I roll back the database', alice);
   assert.equal(res.status, 200);
-  assert.match(texts((res.body as { blocks: Blocks }).blocks), /Looking through the runbooks/, 'the acknowledgement says it is working');
+  assert.match(blockText((res.body as { blocks: Blocks }).blocks), /Looking through the runbooks/, 'the acknowledgement says it is working');
 
   const answer = await nextAnswer(modelApp, since);
-  const shown = texts(answer.blocks);
+  const shown = blockText(answer.blocks);
   const request = openai.chats[chatsBefore]!;
   assert.equal(request.body.model, 'test-model');
   assert.equal(request.headers.authorization, `Bearer ${OPENAI_KEY}`);
@@ -187,10 +172,10 @@ test('a model that does not answer in time: the closest sections answer instead,
   const since = modelApp.slack.messages.size;
   const res = await modelApp.sim.command('/runbook', 'ask how do I roll back the database', alice);
   assert.equal(res.status, 200);
-  assert.match(texts((res.body as { blocks: Blocks }).blocks), /Looking through the runbooks/);
+  assert.match(blockText((res.body as { blocks: Blocks }).blocks), /Looking through the runbooks/);
   const answer = await nextAnswer(modelApp, since);
   assert.equal(modelAnswered, false, 'the fallback came while the model was still silent');
-  const shown = texts(answer.blocks);
+  const shown = blockText(answer.blocks);
   assert.match(shown, /The model did not answer in time: the closest sections are…/);
   assert.deepEqual(openButtons(answer.blocks as Blocks)[0], { r: 'production-readiness', s: 'rollback-plan', p: 0 });
   assert.doesNotMatch(shown, /came too late/);
@@ -209,7 +194,7 @@ test('a model that fails, replies off-schema or cites nothing it was given: the 
     const since = modelApp.slack.messages.size;
     await modelApp.sim.command('/runbook', 'ask how do I roll back the database', alice);
     const answer = await nextAnswer(modelApp, since);
-    const shown = texts(answer.blocks);
+    const shown = blockText(answer.blocks);
     assert.match(shown, lead);
     assert.equal(openButtons(answer.blocks as Blocks).length > 0, true, `sections with Open buttons:\n${shown}`);
   }

@@ -102,7 +102,7 @@ function startMain(env: Record<string, string>, onStdout?: (all: string) => void
   return { child, done };
 }
 
-async function runMain(env: Record<string, string>, timeoutMs = 15000): Promise<Run> {
+async function runMain(env: Record<string, string>, timeoutMs = 60000): Promise<Run> {
   const { child, done } = startMain(env);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const run = await done;
@@ -144,7 +144,7 @@ async function startServeAndStop(env: Record<string, string>): Promise<void> {
     const m = /"port":(\d+)[^\n]*Preflight is serving Slack|Preflight is serving Slack[^\n]*"port":(\d+)/.exec(out);
     if (m) resolvePort(Number(m[1] ?? m[2]));
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 120000);
   try {
     const port = await Promise.race([portSeen, done.then((r) => Promise.reject(new Error(`exited early (${r.code}): ${r.stderr}${r.stdout}`)))]);
     let health = 0;

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import { sign } from '../src/console/simulator.ts';
 import { RUNBOOK_ACTIONS } from '../src/runbooks/blocks.ts';
-import { alice, bob, eventually, runbooksDir, SEED, SIGNING_SECRET, startApp, type TestApp } from './support/harness.ts';
+import { alice, blockText, bob, eventually, runbooksDir, SEED, SIGNING_SECRET, startApp, type TestApp } from './support/harness.ts';
 import { validateSlack } from './support/validator.ts';
 
 // The real Bolt HTTP receiver, signed requests over HTTP, a real database and a validating fake Slack.
@@ -66,21 +66,6 @@ async function runbook(text: string, user = alice): Promise<Reply> {
   assert.ok(Array.isArray(reply.blocks), 'with blocks');
   assert.deepEqual(validateSlack('blocks', reply.blocks, 'ack'), [], `/runbook ${text}: Slack would accept the blocks`);
   return reply;
-}
-
-/** Every text of every block, joined, as a reader would see it. */
-function textOf(blocks: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.text === 'string') out.push(o.text);
-      for (const [k, x] of Object.entries(o)) if (k !== 'text' || typeof x !== 'string') walk(x);
-    }
-  };
-  walk(blocks);
-  return out.join('\n');
 }
 
 /** Lines that sit inside ``` fences in mrkdwn. */
@@ -178,7 +163,7 @@ test('/runbook lists every runbook grouped by folder, with titles', async () => 
 
 test('/runbook production-readiness shows the repaired seed within Slack limits', async () => {
   const reply = await runbook('production-readiness');
-  const text = textOf(reply.blocks);
+  const text = blockText(reply.blocks);
   assert.match(contextText(reply.blocks), /Production Readiness Checklist/);
   assert.ok(text.includes('✅ Phase 1 - COMPLETED'), 'emoji repaired');
   assert.ok(text.includes('✅'));
@@ -196,7 +181,7 @@ test('/runbook production-readiness rollback shows the Rollback Plan with its ba
     assert.ok(fenced.includes(line), `fenced line present exactly: ${line}\n--- fenced:\n${fenced.join('\n')}`);
   }
   // Only the rollback section: nothing from other sections.
-  assert.ok(!textOf(reply.blocks).includes('Security Checklist'));
+  assert.ok(!blockText(reply.blocks).includes('Security Checklist'));
 });
 
 test('a unique prefix, the title, and the title followed by a section all resolve the runbook', async () => {
@@ -240,7 +225,7 @@ test('/runbook search backup finds sections by full-text search, each with an Op
     assert.equal(hit.accessory.action_id, RUNBOOK_ACTIONS.open);
     assert.equal(hit.accessory.text.text, 'Open');
   }
-  assert.ok(!textOf(reply.blocks).includes('Long Runbook'), 'sections without the word are not hits');
+  assert.ok(!blockText(reply.blocks).includes('Long Runbook'), 'sections without the word are not hits');
 
   // Open the Backup Strategy hit: its section arrives as a new ephemeral message, the results stay.
   const results = showAsMessage(reply);
@@ -254,7 +239,7 @@ test('/runbook search backup finds sections by full-text search, each with an Op
   });
   assert.equal(app.slack.messages.size, before + 1);
   assert.ok(opened.ephemeral);
-  assert.ok(fencedLines(textOf(opened.blocks)).some((l) => l.includes('/usr/local/bin/pg_dump -h localhost -U postgres hamsaya')));
+  assert.ok(fencedLines(blockText(opened.blocks)).some((l) => l.includes('/usr/local/bin/pg_dump -h localhost -U postgres hamsaya')));
   assert.match(contextText(results.blocks), /match _backup_/, 'the results message is unchanged');
 });
 
@@ -264,8 +249,8 @@ test('runbook text cannot ping anyone: @channel, <!channel>, <@U123> and <script
   assert.ok(!json.includes('<!channel>'), 'no <!channel>');
   assert.ok(!json.includes('<@U123>'), 'no <@U123>');
   assert.ok(!json.includes('<script>'), 'no raw <script>');
-  assert.ok(!/(^|[^\u200b])@channel/.test(textOf(reply.blocks)), 'no live @channel');
-  const text = textOf(reply.blocks);
+  assert.ok(!/(^|[^\u200b])@channel/.test(blockText(reply.blocks)), 'no live @channel');
+  const text = blockText(reply.blocks);
   assert.ok(text.includes('@\u200bchannel'), 'written @channel is defused with a zero-width space');
   assert.ok(text.includes('&lt;!channel&gt; &lt;@U123&gt; &amp; &lt;script&gt;'), 'the characters still show as written');
 });
@@ -295,14 +280,14 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
   assert.ok(next, 'page 1 has a Next button');
   assert.match(next.text.text, /Next/);
   assert.ok(!elements(message.blocks).some((e) => e.action_id === RUNBOOK_ACTIONS.prev), 'no Previous on page 1');
-  const firstPage = textOf(message.blocks);
+  const firstPage = blockText(message.blocks);
 
   const res = await app.sim.press(alice, next, { message });
   assert.equal(res.status, 200);
   await eventually(() => assert.equal(pageOf(message).page, 2, 'pageOf(message).page is 2'));
   assert.equal(app.slack.messages.size, [...app.slack.messages.values()].length);
   assert.deepEqual(validateSlack('blocks', message.blocks, 'respond'), []);
-  assert.notEqual(textOf(message.blocks), firstPage);
+  assert.notEqual(blockText(message.blocks), firstPage);
   assert.ok(elements(message.blocks).some((e) => e.action_id === RUNBOOK_ACTIONS.prev), 'page 2 has Previous');
 
   // The menu jumps straight to the last page.
@@ -312,7 +297,7 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
   await app.sim.select(alice, jump, jump.options[of - 1], { message });
   await eventually(() => assert.equal(pageOf(message).page, of, 'on the last page'));
   assert.ok(!elements(message.blocks).some((e) => e.action_id === RUNBOOK_ACTIONS.next), 'no Next on the last page');
-  assert.match(textOf(message.blocks), new RegExp(`Step ${STEPS}\\b`));
+  assert.match(blockText(message.blocks), new RegExp(`Step ${STEPS}\\b`));
 
   // Walk from page 1 to the end with Next: every step's code, whole, on exactly one page.
   const again = showAsMessage(await runbook('ops/long'));
@@ -320,7 +305,7 @@ test('a long runbook is paged: Next replaces the message with page 2, the menu j
   for (let page = 1; ; page++) {
     assert.equal(pageOf(again).page, page);
     assert.deepEqual(validateSlack('blocks', again.blocks, 'respond'), []);
-    seen.push(...fencedLines(textOf(again.blocks)));
+    seen.push(...fencedLines(blockText(again.blocks)));
     const n = elements(again.blocks).find((e) => e.action_id === RUNBOOK_ACTIONS.next);
     if (!n) break;
     await app.sim.press(bob, n, { message: again });

@@ -104,3 +104,18 @@ export async function eventually<T>(check: () => T | Promise<T>, ms = 5000): Pro
     }
   }
 }
+
+/** Every text of every block (sections, fields, contexts, buttons…), joined by newlines, as a reader sees it. */
+export function blockText(blocks: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.text === 'string') out.push(o.text);
+      for (const [k, x] of Object.entries(o)) if (k !== 'text' || typeof x !== 'string') walk(x);
+    }
+  };
+  walk(blocks);
+  return out.join('\n');
+}
