@@ -4,9 +4,10 @@ import bolt from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/bolt';
 import type { Deps } from '../deps.ts';
 import type { Logger } from '../log.ts';
-import { answerUnhandled } from './unhandled.ts';
+import { SlackHttpReceiver } from './receiver.ts';
+import { routeRequests } from './router.ts';
 
-const { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi } = bolt;
+const { App, LogLevel, SocketModeReceiver, webApi } = bolt;
 type BoltApp = InstanceType<typeof App>;
 
 export interface SlackTransport {
@@ -119,11 +120,11 @@ export async function createSlackApp(deps: Deps, t: SlackTransport, register: (a
     { path: '/*rest', method: ['GET'], handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => dispatchRoute(deps, req, res) },
   ];
 
-  let receiver: InstanceType<typeof HTTPReceiver> | undefined;
+  let receiver: SlackHttpReceiver | undefined;
   let socket: InstanceType<typeof SocketModeReceiver> | undefined;
   let app: BoltApp;
   if (t.mode === 'http') {
-    receiver = new HTTPReceiver({ signingSecret: t.signingSecret!, endpoints: '/slack/events', customRoutes, logger, unhandledRequestTimeoutMillis: 2900 });
+    receiver = new SlackHttpReceiver({ signingSecret: t.signingSecret!, endpoint: '/slack/events', customRoutes, logger, unhandledRequestTimeoutMillis: 2900 });
     app = new App({ token: t.token, ...identity, receiver, logger, clientOptions, convoStore: false });
   } else {
     // Built here rather than by App so stop() can wait for its socket client to finish closing.
@@ -172,7 +173,7 @@ export async function createSlackApp(deps: Deps, t: SlackTransport, register: (a
   });
 
   deps.redraws.useClient(app.client);
-  answerUnhandled(app, deps);
+  routeRequests(app, deps);
   register(app, deps);
 
   return {
