@@ -283,13 +283,14 @@ async function applyTick(deps: Deps, t: { id: string; user: string; seen: { show
   const keys = keysByRef(runbook);
   const toKeys = (refs: string[]) => refs.flatMap((r) => keys.get(r) ?? []);
   const change = deriveChange(toKeys(t.seen.shown), toKeys(t.selected), toKeys(t.seen.options));
+  // The redraw is marked in the change's own statement, before the click is acknowledged: an acknowledged
+  // click's redraw is in the database for any instance, and costs no second round trip or commit.
   const result = await applyChange(
     deps.db,
     { instanceId: t.id, ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
     deps.now(),
+    deps.redraws.markPart(CHECKLIST_REDRAW, t.id),
   );
-  // Marked before the click is acknowledged: an acknowledged click's redraw is in the database for any instance.
-  await deps.redraws.mark(CHECKLIST_REDRAW, t.id);
   return { result, runbook };
 }
 

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db/db.ts';
+import type { Db, Queryable, SqlPart } from '../db/db.ts';
 import type { Runbook } from '../runbooks/model.ts';
 import { RUNBOOK_ACTOR, type Instance, type ItemState } from './domain.ts';
 
@@ -136,14 +136,19 @@ export interface ChangeResult {
 /**
  * Ticks and unticks as set operations in one statement (atomic without begin/commit, one round trip): each is a
  * conditional update that changes only items not already in that state, so replays, double clicks and stale
- * views change nothing more, and concurrent clicks on the same item are serialised by its row lock.
+ * views change nothing more, and concurrent clicks on the same item are serialised by its row lock. `also`
+ * (the redraw it asks for) runs in the same statement, whether or not anything changed.
  */
 export async function applyChange(
   db: Db,
   change: { instanceId: string; tick: string[]; untick: string[]; actor: string; source: string; lockOwner: boolean; admins: string[] },
   now: Date,
+  also?: SqlPart,
 ): Promise<ChangeResult> {
-  if (!change.tick.length && !change.untick.length) return { ticked: [], unticked: [], refused: [] };
+  if (!change.tick.length && !change.untick.length) {
+    if (also) await db.query(`with also as (${also.sql(1)}) select 1`, also.params);
+    return { ticked: [], unticked: [], refused: [] };
+  }
   const mayUntickAll = !change.lockOwner || change.admins.includes(change.actor);
   // Every part of a statement sees the same snapshot: `refused` reads the rows as they were before the unticks.
   const rows = await db.query<{ action: string; item_key: string; by: string | null }>(
@@ -160,12 +165,12 @@ export async function applyChange(
        select $1, item_key, 'tick', $3, $7, $4 from ticked
        union all
        select $1, item_key, 'untick', $3, $7, $4 from unticked
-     )
+     )${also ? `, also as (${also.sql(8)})` : ''}
      select 'tick' as action, item_key, null as by from ticked
      union all select 'untick', item_key, null from unticked
      union all select 'refused', item_key, checked_by from checklist_items
       where not $6 and instance_id = $1 and item_key = any($5::text[]) and checked and checked_by is distinct from $3`,
-    [change.instanceId, change.tick, change.actor, now, change.untick, mayUntickAll, change.source],
+    [change.instanceId, change.tick, change.actor, now, change.untick, mayUntickAll, change.source, ...(also?.params ?? [])],
   );
   const of = (action: string) => rows.filter((r) => r.action === action);
   return {

@@ -7,6 +7,15 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/**
+ * A data-modifying statement to run inside another one, as a `with` part, so two changes share one round trip
+ * and one commit. Its parameters are numbered from `first`, after the host statement's own.
+ */
+export interface SqlPart {
+  sql(first: number): string;
+  params: unknown[];
+}
+
 /** The database Preflight runs on: PostgreSQL through `pg`, or embedded PGlite. */
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';

@@ -1,10 +1,10 @@
 import bolt from '@slack/bolt';
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
-import type { Queryable } from '../db/db.ts';
+import type { Queryable, SqlPart } from '../db/db.ts';
 import type { Logger } from '../log.ts';
 import { RetryLater, type Scheduler } from './scheduler.ts';
-import { listJobs } from './store.ts';
+import { listJobs, type NewJob } from './store.ts';
 
 const { LogLevel, webApi } = bolt;
 
@@ -93,9 +93,17 @@ export class Redraws {
 
   /** Asks for every message showing `ref` to be redrawn soon (in `q` to join the change's transaction). */
   async mark(kind: string, ref: string, q?: Queryable): Promise<void> {
+    await this.jobs.schedule(this.job(kind, ref), { rearm: true, q });
+  }
+
+  /** mark() as a part of the change's own statement: the change and its redraw commit in one round trip. */
+  markPart(kind: string, ref: string): SqlPart {
+    return this.jobs.rearmPart(this.job(kind, ref));
+  }
+
+  private job(kind: string, ref: string): NewJob {
     // Due now on the app's clock; the coalescing wait is wall-clock time, so it passes under a frozen test clock too.
-    const notBefore = new Date(Date.now() + FIRST_DELAY_MS);
-    await this.jobs.schedule({ name: JOB, key: `${kind}:${ref}`, runAt: this.opts.now(), notBefore, payload: { kind, ref } }, { rearm: true, q });
+    return { name: JOB, key: `${kind}:${ref}`, runAt: this.opts.now(), notBefore: new Date(Date.now() + FIRST_DELAY_MS), payload: { kind, ref } };
   }
 
   /**

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Db, Queryable } from '../db/db.ts';
+import type { Db, Queryable, SqlPart } from '../db/db.ts';
 import { isUnavailable } from '../db/db.ts';
 import type { Logger } from '../log.ts';
-import { claimDue, completeJob, extendLeases, failJob, insertJob, releaseWorker, type Job, type NewJob } from './store.ts';
+import { claimDue, completeJob, extendLeases, failJob, insertJob, rearmPart, releaseWorker, type Job, type NewJob } from './store.ts';
 
 /** What a job's run gets besides the job itself. */
 export interface JobContext {
@@ -85,6 +85,11 @@ export class Scheduler {
     return this.opts.wall?.() ?? new Date();
   }
 
+  /** How long until a job may run: its time on the app's clock, its wait on the wall clock. */
+  private dueIn(job: NewJob): number {
+    return Math.max(job.runAt.getTime() - this.opts.now().getTime(), (job.notBefore?.getTime() ?? 0) - this.wall().getTime());
+  }
+
   private get leaseMs(): number {
     return this.opts.leaseMs ?? LEASE_MS;
   }
@@ -116,9 +121,17 @@ export class Scheduler {
    */
   async schedule(job: NewJob, opts: { rearm?: boolean; q?: Queryable } = {}): Promise<boolean> {
     const created = await insertJob(opts.q ?? this.opts.db, job, opts);
-    const inMs = Math.max(job.runAt.getTime() - this.opts.now().getTime(), (job.notBefore?.getTime() ?? 0) - this.wall().getTime());
-    this.wakeIn(inMs);
+    this.wakeIn(this.dueIn(job));
     return created;
+  }
+
+  /**
+   * schedule(job, { rearm: true }) as a part of the caller's own statement (see SqlPart): the change and the work
+   * it asks for commit together, in one round trip. This instance is woken for it as schedule() would.
+   */
+  rearmPart(job: NewJob): SqlPart {
+    this.wakeIn(this.dueIn(job));
+    return rearmPart(job);
   }
 
   /** Polls every `pollMs` (and at each job's time when this instance scheduled it). */

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/db.ts';
+import type { Queryable, SqlPart } from '../db/db.ts';
 
 /** A unit of scheduled work as stored. */
 export interface Job<P = Record<string, unknown>> {
@@ -58,13 +58,22 @@ export interface NewJob {
  * first still sees redraws and retries happen.
  */
 export async function insertJob(q: Queryable, job: NewJob, opts: { rearm?: boolean } = {}): Promise<boolean> {
-  const payload = JSON.stringify(job.payload ?? {});
   if (!opts.rearm) {
-    const rows = await q.query('insert into jobs (name, key, run_at, payload, not_before) values ($1, $2, $3, $4, $5) on conflict (name, key) do nothing returning id', [job.name, job.key, job.runAt, payload, job.notBefore ?? null]);
+    const rows = await q.query('insert into jobs (name, key, run_at, payload, not_before) values ($1, $2, $3, $4, $5) on conflict (name, key) do nothing returning id', [job.name, job.key, job.runAt, JSON.stringify(job.payload ?? {}), job.notBefore ?? null]);
     return rows.length > 0;
   }
-  const rows = await q.query<{ inserted: boolean }>(
-    `insert into jobs (name, key, run_at, payload, not_before) values ($1, $2, $3, $4, $5)
+  const part = rearmPart(job);
+  const rows = await q.query<{ inserted: boolean }>(`${part.sql(1)} returning (xmax = 0) as inserted`, part.params);
+  return Boolean(rows[0]?.inserted);
+}
+
+/** insertJob's `rearm` as a part of another statement (a change and the redraw it asks for, in one commit). */
+export function rearmPart(job: NewJob): SqlPart {
+  return {
+    params: [job.name, job.key, job.runAt, JSON.stringify(job.payload ?? {}), job.notBefore ?? null],
+    sql: (first) => {
+      const [name, key, runAt, payload, notBefore] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+      return `insert into jobs (name, key, run_at, payload, not_before) values (${name}, ${key}, ${runAt}::timestamptz, ${payload}::jsonb, ${notBefore}::timestamptz)
      on conflict (name, key) do update set
        payload  = excluded.payload,
        rerun    = jobs.state = 'running',
@@ -77,11 +86,9 @@ export async function insertJob(q: Queryable, job: NewJob, opts: { rearm?: boole
                          when jobs.state = 'running' then jobs.not_before
                          else greatest(jobs.not_before, excluded.not_before) end,
        state    = case when jobs.state = 'running' then 'running' else 'pending' end,
-       attempts = case when jobs.state = 'running' then jobs.attempts else 0 end
-     returning (xmax = 0) as inserted`,
-    [job.name, job.key, job.runAt, payload, job.notBefore ?? null],
-  );
-  return Boolean(rows[0]?.inserted);
+       attempts = case when jobs.state = 'running' then jobs.attempts else 0 end`;
+    },
+  };
 }
 
 /** Cancels pending jobs of a name whose key starts with prefix (e.g. every warning of a finished run). */
