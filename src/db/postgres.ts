@@ -17,11 +17,27 @@ function wrap(err: unknown): unknown {
   return isUnavailable(err) && !(err instanceof DatabaseUnavailableError) ? new DatabaseUnavailableError(err) : err;
 }
 
+/**
+ * Statement names by SQL text. A named statement is parsed once per connection and then only bound and run,
+ * so PostgreSQL does not parse and plan it again on every click. Bounded, although Preflight's SQL is fixed text
+ * with parameters. (Behind PgBouncer this needs session pooling, or transaction pooling with PgBouncer 1.21+
+ * and max_prepared_statements set.)
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 1000;
+
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (!name && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(sql, (name = `preflight_${statementNames.size + 1}`));
+  return name;
+}
+
 function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []) {
       try {
-        return (await client.query(sql, params)).rows as T[];
+        const name = params.length ? statementName(sql) : undefined;
+        return (await (name ? client.query({ name, text: sql, values: params }) : client.query(sql, params))).rows as T[];
       } catch (err) {
         throw wrap(err);
       }
