@@ -97,10 +97,14 @@ const dayFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** The day of `at` in `zone`, as YYYY-MM-DD (en-CA formats dates that way; one formatter per zone). */
 export function localDay(at: Date, zone: string): string {
+  // The digest asks the same instant for every instance.
+  if (lastDay.ms === at.getTime() && lastDay.zone === zone) return lastDay.day;
   let f = dayFormats.get(zone);
   if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return f.format(at);
+  lastDay = { ms: at.getTime(), zone, day: f.format(at) };
+  return lastDay.day;
 }
+let lastDay = { ms: Number.NaN, zone: '', day: '' };
 
 const DAY_MS = 86400e3;
 
@@ -111,7 +115,12 @@ export function dayBefore(day: string, n = 1): string {
 
 /** Calendar days from today (in zone) to a YYYY-MM-DD launch date. */
 export function daysUntil(launchDate: string, now: Date, zone: string): number {
-  return Math.round((Date.parse(`${launchDate}T00:00:00Z`) - Date.parse(`${localDay(now, zone)}T00:00:00Z`)) / DAY_MS);
+  return daysFrom(localDay(now, zone), launchDate);
+}
+
+/** Calendar days from one YYYY-MM-DD day to another. */
+function daysFrom(day: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${day}T00:00:00Z`)) / DAY_MS);
 }
 
 /** The priority an item inherits: its own "(HIGH PRIORITY)" or that of its section or an enclosing one. */
@@ -186,6 +195,9 @@ interface Plan {
   itemSection: Map<string, string>;
   priority: Map<string, Priority | undefined>;
   gates: Array<{ name: string; keys: string[]; unknown: string[] }>;
+  /** Every item key some gate covers. */
+  gated: Set<string>;
+  weighted: boolean;
   declared?: Declared;
 }
 
@@ -221,57 +233,76 @@ function planOf(runbook: Runbook): Plan {
     itemSection: new Map(runbook.tasks.map((t) => [t.key, cleanTitle(t.sectionPath.length ? t.sectionPath : [runbook.title])])),
     priority: new Map(runbook.tasks.map((t) => [t.key, priorityOf(t, sections)])),
     gates,
+    gated: new Set(gates.flatMap((g) => g.keys)),
+    weighted: Object.keys(weights).length > 0,
     declared: declaredScores(runbook),
   };
   plans.set(runbook, plan);
   return plan;
 }
 
+/** The day strings of the trend window ending `today`, oldest first (the same for every instance of a digest). */
+function trendDays(today: string): string[] {
+  if (trendMemo.today !== today) trendMemo = { today, days: Array.from({ length: TREND_DAYS }, (_, i) => dayBefore(today, TREND_DAYS - 1 - i)) };
+  return trendMemo.days;
+}
+let trendMemo: { today: string; days: string[] } = { today: '', days: [] };
+
 /** Scores, blockers, gates, declared figures, days left, change and trend of one instance. */
 export function readiness(instance: Instance, runbook: Runbook, state: Map<string, ItemState>, opts: ReadinessOptions): Readiness {
   const { now, zone } = opts;
   const plan = planOf(runbook);
-  const checked = (t: TaskItem) => state.get(t.key)?.checked ?? t.checked;
-  const openItems: OpenItem[] = [];
+  // Open items are described only where they are shown: blockers (overdue, high or critical) and gates.
+  const open = new Map<string, OpenItem>();
   const sectionScores: SectionScore[] = plan.groups.map((g) => {
     let done = 0;
     for (const t of g.items) {
-      if (checked(t)) {
+      const s = state.get(t.key);
+      if (s ? s.checked : t.checked) {
         done++;
         continue;
       }
-      const s = state.get(t.key);
-      openItems.push({ key: t.key, text: t.plain, section: plan.itemSection.get(t.key)!, owner: s?.owner, dueAt: s?.dueAt, overdue: isOverdue(s, now), priority: plan.priority.get(t.key) });
+      const overdue = isOverdue(s, now);
+      const priority = plan.priority.get(t.key);
+      if (overdue || priority === 'high' || priority === 'critical' || plan.gated.has(t.key)) {
+        open.set(t.key, { key: t.key, text: t.plain, section: plan.itemSection.get(t.key)!, owner: s?.owner, dueAt: s?.dueAt, overdue, priority });
+      }
     }
     return { key: g.key, title: g.title, done, total: g.items.length, pct: percent(done, g.items.length), weight: g.weight };
   });
 
-  const done = sectionScores.reduce((n, s) => n + s.done, 0);
-  const total = sectionScores.reduce((n, s) => n + s.total, 0);
-  const weighted = Object.keys(runbook.meta.weights ?? {}).length > 0;
-  // Weights count each item of a section w times: still a plain ratio, Σ w·done / Σ w·total.
-  const wDone = sectionScores.reduce((n, s) => n + s.weight * s.done, 0);
-  const wTotal = sectionScores.reduce((n, s) => n + s.weight * s.total, 0);
+  let done = 0;
+  let total = 0;
+  let wDone = 0;
+  let wTotal = 0;
+  for (const s of sectionScores) {
+    done += s.done;
+    total += s.total;
+    // Weights count each item of a section w times: still a plain ratio, Σ w·done / Σ w·total.
+    wDone += s.weight * s.done;
+    wTotal += s.weight * s.total;
+  }
+  const weighted = plan.weighted;
   const overall = { done, total, pct: weighted ? percent(wDone, wTotal) : percent(done, total), weighted };
 
-  const itemBlockers: Blocker[] = openItems
+  const itemBlockers: Blocker[] = [...open.values()]
     .filter((i) => i.overdue || i.priority === 'high' || i.priority === 'critical')
     .sort((a, b) => Number(b.overdue) - Number(a.overdue) || Number(b.priority === 'critical') - Number(a.priority === 'critical') || (a.dueAt?.getTime() ?? Infinity) - (b.dueAt?.getTime() ?? Infinity))
     .map((item) => ({ kind: 'item', item }));
   const sectionBlockers: Blocker[] = sectionScores.filter((s) => s.total > 0 && s.done === 0).map((section) => ({ kind: 'section', section }));
 
-  const openByKey = new Map(openItems.map((i) => [i.key, i]));
   const gates: GateResult[] = plan.gates.map((g) => {
-    const missing = g.keys.flatMap((k) => openByKey.get(k) ?? []);
+    const missing = g.keys.flatMap((k) => open.get(k) ?? []);
     return { name: g.name, go: !missing.length && !g.unknown.length, required: g.keys.length, missing, unknown: g.unknown };
   });
 
   const today = localDay(now, zone);
   const snaps = (opts.snapshots ?? []).filter((s) => s.day < today).sort((a, b) => (a.day < b.day ? -1 : 1));
   const base = snaps.at(-1);
-  const change = base && { since: base.day, yesterday: base.day === dayBefore(today), items: done - base.done, points: overall.pct - Math.round(base.score) };
+  const days = trendDays(today);
+  const change = base && { since: base.day, yesterday: base.day === days[TREND_DAYS - 2], items: done - base.done, points: overall.pct - Math.round(base.score) };
   const byDay = new Map(snaps.map((s) => [s.day, s.score]));
-  const trend = Array.from({ length: TREND_DAYS }, (_, i) => (i === TREND_DAYS - 1 ? overall.pct : byDay.get(dayBefore(today, TREND_DAYS - 1 - i))));
+  const trend = days.map((day, i) => (i === TREND_DAYS - 1 ? overall.pct : byDay.get(day)));
 
   return {
     instance,
@@ -281,7 +312,7 @@ export function readiness(instance: Instance, runbook: Runbook, state: Map<strin
     blockers: [...itemBlockers, ...sectionBlockers],
     gates,
     declared: plan.declared,
-    daysLeft: instance.launchDate ? daysUntil(instance.launchDate, now, zone) : undefined,
+    daysLeft: instance.launchDate ? daysFrom(today, instance.launchDate) : undefined,
     change,
     trend,
   };
