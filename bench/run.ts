@@ -5,6 +5,8 @@
  * PostgreSQL: BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. Every section works in its own
  * schema or database and removes it. BENCH_ONLY=corpus,latency runs only the named sections
  * (ids: corpus, latency, memory, coldstart, alone, ticks, pgmem, replicas, rollback, oncall, readiness, ask).
+ * BENCH_TICK_ROUNDS (default 5) sets the tick rounds; BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the
+ * spawned servers there; BENCH_SEMI=<MB> tries another young-generation size.
  */
 import diagnostics from 'node:diagnostics_channel';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -276,7 +278,7 @@ async function spawnPreflight(ctx: Pick<BenchContext, 'signingSecret' | 'slack' 
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (\`npm run bench\` does)`);
   const port = await freePort();
   const t0 = performance.now();
-  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each Preflight child, written there when it exits (to find hot paths).
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each Preflight child (and of the bare Bolt control, in <dir>/control), written when it exits.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawnNode(
     [...prof, ...MAIN_ARGS],
@@ -373,11 +375,11 @@ const TICK_GROUPS = 50;
 const TICK_PER_GROUP = 10;
 const TICKS = TICK_GROUPS * TICK_PER_GROUP;
 const TICK_USERS = 50;
-/** Timed rounds of the users' pattern, each on a fresh instance, for the spread of the ratios. */
-const TICK_ROUNDS = 3;
+/** Timed rounds of the users' pattern, each on a fresh instance, for the spread of the ratios (BENCH_TICK_ROUNDS). */
+const TICK_ROUNDS = Number(process.env.BENCH_TICK_ROUNDS ?? 5);
 const TICK_RUNBOOK = 'launch/bench-ticks';
 /** Clicks sent to each server before anything is timed (to a separate instance, for Preflight). */
-const TICK_WARMUP = 100;
+const TICK_WARMUP = 500;
 const POSTED_WITHIN_MS = 15_000;
 const SETTLED_WITHIN_MS = 15_000;
 // The updater redraws an instance at most once a second: this long without a chat.update in a channel means it is done.
@@ -708,7 +710,8 @@ function controlRows(report: Report, label: string, control: ClickRun, preflight
 
 /** The bare Bolt app (bench/bare-bolt.ts) as a process of its own, once it listens. */
 async function spawnBareBolt(ctx: BenchContext): Promise<{ endpoint: string; pid: number; stop(): Promise<number> }> {
-  const child = spawnNode(['--import', 'tsx', BARE_BOLT], { SLACK_SIGNING_SECRET: ctx.signingSecret, SLACK_API_URL: ctx.slack.apiUrl, PORT: '0' }, REPO);
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/control`] : [];
+  const child = spawnNode([...prof, '--import', 'tsx', BARE_BOLT], { SLACK_SIGNING_SECRET: ctx.signingSecret, SLACK_API_URL: ctx.slack.apiUrl, PORT: '0' }, REPO);
   try {
     const m = await child.stdoutMatch(/listening (\d+)/, HEALTHY_WITHIN_MS);
     return { endpoint: `http://127.0.0.1:${m[1]}/slack/events`, pid: child.pid, stop: child.stop };
@@ -786,7 +789,7 @@ const checklistTicks: Section = {
         report.note(`Preflight runs as \`node --enable-source-maps dist/main.js\` (HTTP, fresh database); the fake Slack and the clients are this process`);
         report.note(`runbook of ${TICK_GROUPS} sections × ${TICK_PER_GROUP} open items, posted with /checklist in ${main.messages} messages (${main.stale.length} checkbox elements)`);
         report.note(`each click: the element's initial_options as first posted (stale) + 1 new item, built and signed by sim.check up front; click i is user i % ${TICK_USERS}'s`);
-        report.note(`warm-up: ${TICK_WARMUP} clicks on a separate instance (${TICK_USERS} users × 2), settled before the timed runs`);
+        report.note(`warm-up: ${TICK_WARMUP} clicks on a separate instance (${TICK_USERS} users × ${TICK_WARMUP / TICK_USERS}), settled before the timed runs: a long-running process is what is measured, so both sides are past their JIT warm-up`);
         report.note(`control = bare Bolt app that only acks, in its own process (bench/bare-bolt.ts, node --import tsx), sent the same bodies in both patterns, after a ${TICK_WARMUP}-click warm-up`);
         report.note(`CPU rows: CPU time over wall time (100% = one core of ${cpus().length}); "machine" is every process, PostgreSQL and other load included`);
         report.note(`load average (1 min) before this section: ${load0.toFixed(2)}`);
