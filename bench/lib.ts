@@ -220,6 +220,23 @@ export interface NodeChild {
   stop(): Promise<number>;
 }
 
+/**
+ * How `npm start` runs Preflight, read from package.json so the bench cannot drift from it: the environment it
+ * sets (`VAR=value` before `node`) and node's flags before the script.
+ */
+export function npmStart(): { env: Record<string, string>; flags: string[]; script: string } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split('=');
+    env[name!] = value.join('=');
+  }
+  if (words.shift() !== 'node') throw new Error(`package.json start does not run node: ${pkg.scripts.start}`);
+  const script = words.pop()!;
+  return { env, flags: words, script };
+}
+
 /** Spawns `node ...args` in cwd with this process's environment less Preflight's variables, plus vars. */
 export function spawnNode(args: string[], vars: Record<string, string>, cwd: string): NodeChild {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PREFLIGHT_ENV.test(k)));

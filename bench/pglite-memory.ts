@@ -8,14 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SlackSimulator } from '../src/console/simulator.ts';
-import { drive, freePort, freshDatabase, median, prng, runbookIds, sleep, spawnNode } from './lib.ts';
+import { drive, freePort, freshDatabase, median, npmStart, prng, runbookIds, sleep, spawnNode } from './lib.ts';
 import type { BenchContext, Section } from './run.ts';
 
 const MB = 1024 * 1024;
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-// The same flags as `npm start` (package.json).
-const MAIN_ARGS = ['--max-semi-space-size=4', '--enable-source-maps', MAIN];
+// The same environment and flags as `npm start` (package.json).
+const START = npmStart();
+const MAIN_ARGS = [...START.flags, MAIN];
 const LOAD_N = 400;
 const CONCURRENCY = 10;
 const ROUNDS = Number(process.env.BENCH_PGMEM_ROUNDS ?? 2);
@@ -30,7 +31,7 @@ async function measure(ctx: BenchContext, vars: Record<string, string>): Promise
   const t0 = performance.now();
   const child = spawnNode(
     MAIN_ARGS,
-    { SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: ctx.signingSecret, SLACK_API_URL: ctx.slack.apiUrl, PORT: String(port), RUNBOOKS_DIR: ctx.runbooksDir, LOG_LEVEL: 'silent', ...vars },
+    { ...START.env, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: ctx.signingSecret, SLACK_API_URL: ctx.slack.apiUrl, PORT: String(port), RUNBOOKS_DIR: ctx.runbooksDir, LOG_LEVEL: 'silent', ...vars },
     REPO,
   );
   try {

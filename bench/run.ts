@@ -32,6 +32,7 @@ import {
   fullGc,
   machineCpu,
   median,
+  npmStart,
   percentile,
   processCpuMs,
   prng,
@@ -237,8 +238,10 @@ const memory: Section = {
 
 // The production path: what `npm start` runs after `npm run build` (npm run bench builds first).
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-// The same flags as `npm start` (package.json); BENCH_SEMI=<MB> tries another young-generation size (GC vs RSS).
-const MAIN_ARGS = [`--max-semi-space-size=${process.env.BENCH_SEMI ?? 4}`, '--enable-source-maps', MAIN];
+// The same environment and flags as `npm start` (package.json); BENCH_SEMI=<MB> tries another young-generation
+// size (GC vs RSS).
+const START = npmStart();
+const MAIN_ARGS = [...START.flags.map((f) => (process.env.BENCH_SEMI && f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${process.env.BENCH_SEMI}` : f)), MAIN];
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const COLD_RUNS = 3;
 const HEALTHY_WITHIN_MS = 15_000;
@@ -271,7 +274,7 @@ interface Child {
 }
 
 /**
- * Spawns `node --max-semi-space-size=4 --enable-source-maps dist/main.js` (as `npm start` does) against the fake Slack, databaseUrl and
+ * Spawns dist/main.js with the environment and flags of `npm start` (package.json) against the fake Slack, databaseUrl and
  * ctx.runbooksDir, with logs off; throws with its stderr if it never gets healthy.
  */
 async function spawnPreflight(ctx: Pick<BenchContext, 'signingSecret' | 'slack' | 'runbooksDir'>, databaseUrl: string): Promise<Child> {
@@ -283,6 +286,7 @@ async function spawnPreflight(ctx: Pick<BenchContext, 'signingSecret' | 'slack' 
   const child = spawnNode(
     [...prof, ...MAIN_ARGS],
     {
+      ...START.env,
       SLACK_BOT_TOKEN: 'xoxb-bench',
       SLACK_SIGNING_SECRET: ctx.signingSecret,
       SLACK_API_URL: ctx.slack.apiUrl,
@@ -311,7 +315,7 @@ async function childRss(base: string): Promise<number | undefined> {
 
 const coldStart: Section = {
   id: 'coldstart',
-  title: 'Cold start to healthy: `node --max-semi-space-size=4 --enable-source-maps dist/main.js` (npm start) on PostgreSQL',
+  title: 'Cold start to healthy: dist/main.js as `npm start` runs it, on PostgreSQL',
   async run(ctx) {
     const { report } = ctx;
     const database = await freshDatabase(ctx.pgUrl);
@@ -786,7 +790,7 @@ const checklistTicks: Section = {
         const users = rounds[0]!.preflight;
         const controlUsers = rounds[0]!.control;
 
-        report.note(`Preflight runs as \`node --enable-source-maps dist/main.js\` (HTTP, fresh database); the fake Slack and the clients are this process`);
+        report.note(`Preflight runs as \`npm start\` runs it (HTTP, fresh database); the fake Slack and the clients are this process`);
         report.note(`runbook of ${TICK_GROUPS} sections × ${TICK_PER_GROUP} open items, posted with /checklist in ${main.messages} messages (${main.stale.length} checkbox elements)`);
         report.note(`each click: the element's initial_options as first posted (stale) + 1 new item, built and signed by sim.check up front; click i is user i % ${TICK_USERS}'s`);
         report.note(`warm-up: ${TICK_WARMUP} clicks on a separate instance (${TICK_USERS} users × ${TICK_WARMUP / TICK_USERS}), settled before the timed runs: a long-running process is what is measured, so both sides are past their JIT warm-up`);
