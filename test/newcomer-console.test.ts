@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
-import { openConsole, STARTUP_MS } from './support/console.ts';
+import { openConsole, quitCleanly, STARTUP_MS } from './support/console.ts';
 import { runbooksDir, SEED } from './support/harness.ts';
 
 // Issue 11 points 1, 7 and 8 in the local console (`npm start` without Slack tokens): what a new user sees.
@@ -81,6 +81,23 @@ test('the console: one runbook, logs in a file, escaped help, names not ids, @he
 
     type('quit');
     assert.equal((await cli.exited).code, 0, cli.err());
+  } finally {
+    cli.kill();
+  }
+});
+
+test('a message of text alone (the on-call heads-up DM) shows dates and mentions as Slack does, never its markup', async () => {
+  const runbooks = runbooksDir({ 'a.md': '# A\n\n## One\n\nText.\n' });
+  // A 12-hour rotation always has a handoff within a day: its next person is sent the heads-up as the app starts.
+  cpSync(new URL('../runbooks/oncall.yml', import.meta.url), join(runbooks, 'oncall.yml'));
+  temps.push(runbooks);
+  const cli = openConsole(runbooks);
+  try {
+    const at = await cli.waitFor('Heads-up: you are on call for', 0, STARTUP_MS);
+    const line = cli.out().slice(at, cli.out().indexOf('\n', at));
+    assert.doesNotMatch(line, /<!date|<@|\{date/, `no Slack markup printed: ${line}`);
+    assert.match(line, /from \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/, `the dates as the console writes them: ${line}`);
+    await quitCleanly(cli);
   } finally {
     cli.kill();
   }

@@ -63,7 +63,8 @@ export async function startConsole(config: Config, log: Logger, logFile?: string
   const show = (blocks: unknown[] | undefined, text: string | undefined, where: { message?: FakeMessage; view?: Record<string, unknown> }) => {
     const drawn = renderBlocks(blocks ?? [], 1, true, names);
     drawings++;
-    console.log(`\n${drawn.text || text || ''}\n`);
+    // A message of text alone (a DM, a notice) is mrkdwn too: dates, mentions and bold drawn as for blocks.
+    console.log(`\n${drawn.text || mrkdwnToText(text ?? '', true, names)}\n`);
     focus = { targets: drawn.targets, ...where };
   };
   slack.on('message', (m) => {
