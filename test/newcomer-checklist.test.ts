@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
+import type { Selection } from '../src/console/simulator.ts';
 import { CHECKLIST_ACTIONS } from '../src/checklist/blocks.ts';
 import { alice, bob, corpusDir, eventually, startApp, type TestApp } from './support/harness.ts';
 import { validateSlack } from './support/validator.ts';
@@ -94,6 +95,19 @@ test('/checklist archive: its creator or an admin, with a confirm button; hidden
   assert.match(await checklist('new production-readiness "Oops typo"', alice, 'CARCH'), /Created/);
   await checklist('due oops-typo "Redis persistence" +1d', alice, 'CARCH');
   assert.match(await checklist('', alice, 'CARCH'), /oops-typo/, 'listed before');
+  // Posted before it is archived: a click on this message afterwards must change nothing.
+  await app.sim.command('/checklist', 'oops-typo', alice, 'CARCHPOSTED');
+  const posted = await eventually(() => {
+    const found = app.slack.channelMessages('CARCHPOSTED').flatMap((message) =>
+      ((message.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<{ type: string; action_id: string; options: Selection[]; initial_options?: Selection[] }> }>)
+        .filter((b) => b.type === 'actions')
+        .flatMap((b) => (b.elements ?? []).filter((e) => e.type === 'checkboxes').map((element) => ({ message, blockId: b.block_id!, element }))),
+    );
+    // An element with an item still open (the seed's first ones are all ticked in the file).
+    const open = found.find((f) => f.element.options.some((o) => !(f.element.initial_options ?? []).some((i) => i.value === o.value)));
+    assert.ok(open, 'the checklist is posted, with open items');
+    return open;
+  });
 
   const refused = await checklist('archive oops-typo', bob, 'CARCH');
   assert.match(refused, /Only whoever created `oops-typo` \(<@UALICE>\) or an admin/, refused);
@@ -132,9 +146,35 @@ test('/checklist archive: its creator or an admin, with a confirm button; hidden
   });
   assert.ok(!home.includes('oops-typo'), 'gone from App Home');
   assert.match(await checklist('oops-typo', alice, 'CARCH'), /was archived/, 'posting it says it is archived');
+  const before = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_items where instance_id = 'oops-typo' and checked`);
+  const open = posted.element.options.find((o) => !(posted.element.initial_options ?? []).some((i) => i.value === o.value))!;
+  const click = await app.sim.check(bob, { action_id: posted.element.action_id, block_id: posted.blockId }, [...(posted.element.initial_options ?? []), open], { message: posted.message });
+  assert.equal(click.status, 200, 'the click on the old message is acknowledged');
+  await eventually(() => assert.ok([...app.slack.messages.values()].some((m) => m.ephemeral && m.user === bob.id && /Oops typo\* is archived: its items can no longer be ticked/.test(m.text ?? '')), 'the clicker is told it is archived'));
+  const after = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_items where instance_id = 'oops-typo' and checked`);
+  assert.equal(after[0]!.n, before[0]!.n, 'nothing was ticked');
+  const ticks = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_events where instance_id = 'oops-typo' and action = 'tick'`);
+  assert.equal(ticks[0]!.n, 0, 'no tick recorded in its history');
   const history = await checklist('history oops-typo', alice, 'CARCH');
   assert.match(history, /archived/);
   assert.match(history, /due date/, 'the history is kept');
   assert.match(await checklist('history production-readiness', alice, 'CARCH'), /History/, 'other checklists are untouched');
   assert.deepEqual(app.slack.rejections, [], 'Slack accepted everything');
+});
+
+test('a click Slack would never send (a null option) is acknowledged and changes nothing', async () => {
+  await app.sim.command('/checklist', 'production-readiness', alice, 'CMALFORMED');
+  const message = await eventually(() => {
+    const m = app.slack.channelMessages('CMALFORMED').find((x) => JSON.stringify(x.blocks).includes('checkboxes'));
+    assert.ok(m, 'the checklist is posted');
+    return m;
+  });
+  const block = ((message.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<{ type: string; action_id: string }> }>).find((b) => b.type === 'actions' && b.elements?.some((e) => e.type === 'checkboxes'))!;
+  const element = block.elements!.find((e) => e.type === 'checkboxes')!;
+  const before = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_events`);
+  const res = await app.sim.action(alice, { type: 'checkboxes', block_id: block.block_id, action_id: element.action_id, selected_options: [null] }, { message });
+  assert.equal(res.status, 200, 'acknowledged, not left to time out');
+  const after = await app.db.query<{ n: number }>(`select count(*)::int as n from checklist_events`);
+  assert.equal(after[0]!.n, before[0]!.n, 'nothing recorded: an unreadable option does not read as unticked');
+  await eventually(() => assert.ok([...app.slack.messages.values()].some((m) => m.ephemeral && m.user === alice.id && /could not be read, so nothing was changed/.test(m.text ?? '')), 'the clicker is told'));
 });

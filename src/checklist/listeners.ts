@@ -243,8 +243,8 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
 }
 
 /**
- * Per-app memory for the click path: instances never change once created, so a click needs no lookup query
- * after the first; and an instance's item rows are synced with its runbook whenever the runbook's text differs
+ * Per-app memory for the click path: an instance's name and runbook never change once created, so a click
+ * needs no lookup query after the first (archiving does change it, and the tick statement itself checks that); and an instance's item rows are synced with its runbook whenever the runbook's text differs
  * from the one last synced, so an item added to the file can never be clicked into a missing row. Safe to
  * lose and to differ between instances: it only caches what never changes, and syncing is idempotent.
  */
@@ -272,7 +272,7 @@ class ClickCache {
 const clickCaches = new WeakMap<Deps, ClickCache>();
 
 /** Applies one click: what changed in the clicked element, as set operations. */
-async function applyTick(deps: Deps, t: { id: string; user: string; seen: { shown: string[]; options: string[] }; selected: string[]; source: string }): Promise<{ result: ChangeResult; runbook: Runbook }> {
+async function applyTick(deps: Deps, t: { id: string; user: string; seen: { shown: string[]; options: string[] }; selected: string[]; source: string }): Promise<{ result: ChangeResult; runbook: Runbook; instance: Instance }> {
   const cache = clickCaches.get(deps) ?? new ClickCache(deps);
   clickCaches.set(deps, cache);
   const instance = await cache.instance(t.id);
@@ -291,7 +291,7 @@ async function applyTick(deps: Deps, t: { id: string; user: string; seen: { show
     deps.now(),
     deps.redraws.markPart(CHECKLIST_REDRAW, t.id),
   );
-  return { result, runbook };
+  return { result, runbook, instance };
 }
 
 type TickArgs = SlackActionMiddlewareArgs<BlockAction<CheckboxesAction>> & AllMiddlewareArgs;
@@ -368,15 +368,23 @@ export function register(app: App, deps: Deps): void {
       else await client.chat.postMessage({ channel: user, text });
     };
     // The change is stored before Slack hears back, so an acknowledged click is a saved click.
-    let outcome: { result?: ChangeResult; runbook?: Runbook; error?: unknown } = {};
-    if (id && seen) {
-      outcome = await withTimeout(applyTick(deps, { id, user, seen, selected: (action.selected_options ?? []).map((o) => o.value ?? ''), source: body.view ? 'home' : 'slack' }), ACK_BUDGET_MS).catch((error: unknown) => ({ error }));
+    let outcome: { result?: ChangeResult; runbook?: Runbook; instance?: Instance; error?: unknown } = {};
+    // The selection is the clicker's whole new state of the element: one option that cannot be read would read
+    // as "unticked", so such a click changes nothing.
+    const selected = (action.selected_options ?? []).map((o) => (typeof o?.value === 'string' ? o.value : undefined));
+    if (selected.includes(undefined)) outcome = { error: new UserError('That click could not be read, so nothing was changed: try again.') };
+    else if (id && seen) {
+      outcome = await withTimeout(applyTick(deps, { id, user, seen, selected: selected as string[], source: body.view ? 'home' : 'slack' }), ACK_BUDGET_MS).catch((error: unknown) => ({ error }));
     }
     await ack();
     if (!id || !seen) return tell('This checklist view is out of date; post it again with `/checklist`.');
     if (outcome.error) {
       if (!(outcome.error instanceof UserError)) deps.log.warn({ err: outcome.error }, 'tick failed');
       await tell(errorText(outcome.error));
+    } else if (outcome.result?.archived && outcome.instance) {
+      // A message posted before the checklist was archived: its boxes are redrawn as they were, and nothing changes.
+      const { name, id: ref } = outcome.instance;
+      await tell(`🗄 *${escapeMrkdwn(name)}* is archived: its items can no longer be ticked. \`/checklist history ${escapeCode(ref)}\` shows its history.`);
     } else if (outcome.result?.refused.length && outcome.runbook) {
       const runbook = outcome.runbook;
       const names = outcome.result.refused.map((r) => `_${runbook.tasks.find((t) => t.key === r.key)?.mrkdwn ?? r.key}_ (ticked by ${userMention(r.by)})`);

@@ -131,6 +131,8 @@ export interface ChangeResult {
   unticked: string[];
   /** Unticks refused by `lock: owner`, with who ticked them. */
   refused: Array<{ key: string; by: string }>;
+  /** The checklist is archived: nothing was changed (a click on a message posted before it was archived). */
+  archived: boolean;
 }
 
 /**
@@ -147,18 +149,20 @@ export async function applyChange(
 ): Promise<ChangeResult> {
   if (!change.tick.length && !change.untick.length) {
     if (also) await db.query(`with also as (${also.sql(1)}) select 1`, also.params);
-    return { ticked: [], unticked: [], refused: [] };
+    return { ticked: [], unticked: [], refused: [], archived: false };
   }
   const mayUntickAll = !change.lockOwner || change.admins.includes(change.actor);
   // Every part of a statement sees the same snapshot: `refused` reads the rows as they were before the unticks.
   const rows = await db.query<{ action: string; item_key: string; by: string | null }>(
-    `with ticked as (
+    `with archived as (
+       select 1 from checklist_instances where id = $1 and archived_at is not null
+     ), ticked as (
        update checklist_items set checked = true, checked_by = $3, checked_at = $4
-        where instance_id = $1 and item_key = any($2::text[]) and not checked
+        where instance_id = $1 and item_key = any($2::text[]) and not checked and not exists (select from archived)
        returning item_key
      ), unticked as (
        update checklist_items set checked = false, checked_by = $3, checked_at = $4
-        where instance_id = $1 and item_key = any($5::text[]) and checked and ($6 or checked_by = $3)
+        where instance_id = $1 and item_key = any($5::text[]) and checked and ($6 or checked_by = $3) and not exists (select from archived)
        returning item_key
      ), logged as (
        insert into checklist_events (instance_id, item_key, action, actor, source, at)
@@ -169,7 +173,9 @@ export async function applyChange(
      select 'tick' as action, item_key, null as by from ticked
      union all select 'untick', item_key, null from unticked
      union all select 'refused', item_key, checked_by from checklist_items
-      where not $6 and instance_id = $1 and item_key = any($5::text[]) and checked and checked_by is distinct from $3`,
+      where not $6 and instance_id = $1 and item_key = any($5::text[]) and checked and checked_by is distinct from $3
+        and not exists (select from archived)
+     union all select 'archived', null, null from archived`,
     [change.instanceId, change.tick, change.actor, now, change.untick, mayUntickAll, change.source, ...(also?.params ?? [])],
   );
   const of = (action: string) => rows.filter((r) => r.action === action);
@@ -177,6 +183,7 @@ export async function applyChange(
     ticked: of('tick').map((r) => r.item_key),
     unticked: of('untick').map((r) => r.item_key),
     refused: of('refused').map((r) => ({ key: r.item_key, by: r.by ?? '' })),
+    archived: of('archived').length > 0,
   };
 }
 
