@@ -88,7 +88,7 @@ export class SlackHttpReceiver extends HTTPReceiver {
   }
 
   private async handleEvent(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { logger, signingSecret } = this.options;
+    const { logger } = this.options;
     let body: Record<string, unknown>;
     let buffered: Awaited<ReturnType<typeof http.bufferIncomingMessage>>;
     try {
