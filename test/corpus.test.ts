@@ -4,24 +4,15 @@ import { after, test } from 'node:test';
 import { runbookMessage, runbookPages } from '../src/runbooks/blocks.ts';
 import { RunbookLibrary } from '../src/runbooks/library.ts';
 import { lintDir } from '../src/runbooks/lint.ts';
-import { allSections, type Block, type Runbook } from '../src/runbooks/model.ts';
+import { allSections, type Runbook } from '../src/runbooks/model.ts';
 import { escapeCode } from '../src/slack/mrkdwn.ts';
-import { corpusDir } from './support/harness.ts';
+import { codeLines, corpusDir } from './support/harness.ts';
 import { validateSlack } from './support/validator.ts';
 
 const dir = corpusDir();
 after(() => rmSync(dir, { recursive: true, force: true }));
 const library = new RunbookLibrary(dir);
 const runbooks = library.load();
-
-function codeLines(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => {
-    if (b.kind === 'code') return b.code.split('\n');
-    if (b.kind === 'list') return b.items.flatMap((i) => codeLines(i.blocks));
-    if (b.kind === 'quote') return codeLines(b.blocks);
-    return [];
-  });
-}
 
 function allCode(r: Runbook): string[] {
   return [r.root, ...allSections(r)].flatMap((s) => codeLines(s.blocks)).filter((l) => l.trim());

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LOCK_FILE } from '../src/db/lock.ts';
+import { spawnDriven, type DrivenProcess } from './support/console.ts';
 import { runbooksDir } from './support/harness.ts';
 
 // One process per embedded database (issue 6 point 1): real processes on one PREFLIGHT_DATA_DIR.
@@ -29,8 +29,6 @@ after(() => {
   rmSync(runbooks, { recursive: true, force: true });
 });
 
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, RUNBOOKS_DIR: runbooks, USER: 'tester', LOG_LEVEL: 'silent' };
   // Console mode on the embedded database, even in the PostgreSQL run.
@@ -38,47 +36,8 @@ function env(): NodeJS.ProcessEnv {
   return e;
 }
 
-interface Child {
-  pid: number;
-  out(): string;
-  err(): string;
-  type(line: string): void;
-  waitFor(text: string, from?: number, ms?: number): Promise<number>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(signal?: NodeJS.Signals): void;
-}
-
-function start(args: string[], deadline = STARTUP_MS + 60000): Child {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill('SIGKILL'), deadline);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    pid: child.pid!,
-    out: () => stripAnsi(out),
-    err: () => err,
-    type: (line) => void child.stdin.write(`${line}\n`),
-    async waitFor(text, from = 0, ms = 30000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const at = stripAnsi(out).indexOf(text, from);
-        if (at >= 0) return at + text.length;
-        if (child.exitCode !== null) assert.fail(`exited (${child.exitCode}) before showing "${text}":\n${stripAnsi(out)}\n${err}`);
-        if (Date.now() > until) assert.fail(`no "${text}" within ${ms} ms:\n${stripAnsi(out).slice(from)}\n${err}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    exited,
-    kill: (signal = 'SIGKILL') => void child.kill(signal),
-  };
+function start(args: string[], deadline = STARTUP_MS + 60000): DrivenProcess {
+  return spawnDriven(args, env(), deadline);
 }
 
 const startConsole = () => start(['--import', 'tsx', 'src/main.ts']);

@@ -34,8 +34,20 @@ export function openConsole(runbooks: string, env: Record<string, string> = {}):
   const dataDir = env.PREFLIGHT_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'preflight-data-'));
   const full: NodeJS.ProcessEnv = { ...process.env, PREFLIGHT_DATA_DIR: dataDir, RUNBOOKS_DIR: runbooks, USER: 'tester', ...env };
   for (const key of Object.keys(full)) if (/^(SLACK_|OPENAI_|DATABASE_URL$|PORT$|NODE_TEST_CONTEXT$)/.test(key) && !(key in env)) delete full[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: full, stdio: ['pipe', 'pipe', 'pipe'] });
-  const killer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS + 120_000);
+  return { ...spawnDriven(['--import', 'tsx', 'src/main.ts'], full), dataDir };
+}
+
+/** A node process of the project (`node ...args` in its root) driven through standard input and read from its output. */
+export interface DrivenProcess extends Omit<ConsoleProcess, 'dataDir' | 'kill'> {
+  pid: number;
+  /** Sends a signal (SIGKILL by default, which also ends the safety deadline). */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Spawns `node ...args` in the project root with `env`; killed, and so failing its test, after `deadline` ms. */
+export function spawnDriven(args: string[], env: NodeJS.ProcessEnv, deadline = STARTUP_MS + 120_000): DrivenProcess {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), deadline);
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,24 +70,24 @@ export function openConsole(runbooks: string, env: Record<string, string> = {}):
     return m ? m.index + m[0].length : -1;
   };
   return {
+    pid: child.pid!,
     out: () => stripAnsi(out),
     err: () => err,
-    dataDir,
     type: (line) => void child.stdin.write(`${line}\n`),
     async waitFor(text, from = 0, ms = 30_000) {
       const until = Date.now() + ms;
       for (;;) {
         const at = find(text, from);
         if (at >= 0) return at;
-        if (child.exitCode !== null) assert.fail(`console exited (${child.exitCode}) before showing "${String(text)}":\n${stripAnsi(out)}\n${err}`);
+        if (child.exitCode !== null) assert.fail(`exited (${child.exitCode}) before showing "${String(text)}":\n${stripAnsi(out)}\n${err}`);
         if (Date.now() > until) assert.fail(`no "${String(text)}" within ${ms} ms:\n${stripAnsi(out).slice(from)}\n${err}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
     exited,
-    kill() {
-      clearTimeout(killer);
-      child.kill('SIGKILL');
+    kill(signal = 'SIGKILL') {
+      if (signal === 'SIGKILL') clearTimeout(killer);
+      child.kill(signal);
     },
   };
 }

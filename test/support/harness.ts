@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,7 @@ import { FakeSlack } from '../../src/console/fakeSlack.ts';
 import { SlackSimulator, type SlackUser } from '../../src/console/simulator.ts';
 import { openDb, type Db } from '../../src/db/index.ts';
 import { createLogger } from '../../src/log.ts';
+import type { Block } from '../../src/runbooks/model.ts';
 import { freshSchema } from './pg.ts';
 import { FIXTURES, validateSlack } from './validator.ts';
 
@@ -56,7 +58,7 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** Boots the real app over HTTP on a fresh database, with a validating fake Slack behind SLACK_API_URL. */
+/** Boots the real app over HTTP on a fresh database, with a validating fake Slack behind SLACK_API_URL; resolves once it has checked its token. */
 export async function startApp(opts: { runbooks: string; env?: Record<string, string>; now?: () => Date; rateLimit?: Record<string, number>; db?: Db; /** Reload runbooks on file change (off unless a test is about it). */ watch?: boolean; /** Scheduler poll interval; 0: the test runs `deps.jobs.runDue()` itself (injected clocks). */ pollMs?: number }): Promise<TestApp> {
   const slack = new FakeSlack({ validate: validateSlack, rateLimit: opts.rateLimit });
   await slack.start();
@@ -64,6 +66,8 @@ export async function startApp(opts: { runbooks: string; env?: Record<string, st
   const db = opts.db ?? fresh!.db;
   const config = testConfig({ RUNBOOKS_DIR: opts.runbooks, SLACK_API_URL: slack.apiUrl, ...opts.env });
   const preflight = await boot(config, { mode: 'http', token: 'xoxb-test', signingSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl }, { db, watch: opts.watch ?? false, log: createLogger('silent'), now: opts.now, pollMs: opts.pollMs ?? 200 });
+  // Bolt's token check (auth.test) has landed, so what a test counts of Slack's calls is its own.
+  await eventually(() => assert.ok(slack.calls.some((c) => c.method === 'auth.test'), 'the app checked its token with Slack'));
   const url = `http://127.0.0.1:${preflight.port}`;
   const sim = new SlackSimulator(`${url}/slack/events`, SIGNING_SECRET, slack);
   return {
@@ -118,4 +122,14 @@ export function blockText(blocks: unknown): string {
   };
   walk(blocks);
   return out.join('\n');
+}
+
+/** Every line of every code block of a runbook's blocks, in lists and quotes too, as the file has them. */
+export function codeLines(blocks: Block[]): string[] {
+  return blocks.flatMap((b) => {
+    if (b.kind === 'code') return b.code.split('\n');
+    if (b.kind === 'list') return b.items.flatMap((i) => codeLines(i.blocks));
+    if (b.kind === 'quote') return codeLines(b.blocks);
+    return [];
+  });
 }
