@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { applyChange, createInstance } from '../src/checklist/store.ts';
+import { applyChange, archiveInstance, createInstance } from '../src/checklist/store.ts';
 import { buildDigest, digestMessage } from '../src/readiness/digest.ts';
 import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
@@ -172,6 +172,16 @@ test('without an argument: every checklist, most urgent launch first; unknown na
 
   const res = await app.sim.command('/readiness', 'sooon-launch', alice, 'CREADY');
   assert.match((res.body as { text: string }).text, /No checklist `sooon-launch`\. Closest: `soon-launch`/);
+
+  // One checklist by its id, by its runbook's id (the default checklist) or by its name in any case.
+  const byName = await readinessOf(app, 'SOON LAUNCH');
+  assert.ok(byName.text.includes('Soon launch') && !byName.text.includes('Later launch'), `by name: ${byName.text.slice(0, 300)}`);
+  const byRunbook = await readinessOf(app, 'launch/gated');
+  assert.ok(byRunbook.text.includes('Readiness · Gated Launch') && !byRunbook.text.includes('Soon launch'), `the runbook's default checklist: ${byRunbook.text.slice(0, 300)}`);
+  await archiveInstance(app.preflight.deps.db, { id: 'later-launch', actor: alice.id, source: 'test' }, new Date());
+  const archived = await app.sim.command('/readiness', 'later-launch', alice, 'CREADY');
+  assert.match((archived.body as { text: string }).text, /No checklist `later-launch`/, 'an archived checklist is not shown');
+  assert.ok(!(await readinessOf(app, '')).text.includes('`later-launch`'), 'nor listed');
 
   const help = await readinessOf(app, 'help');
   assert.ok(help.text.includes('`/readiness &lt;checklist&gt;`') && !help.text.includes('<checklist>'), 'placeholders escaped');

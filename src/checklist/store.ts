@@ -2,7 +2,7 @@ import type { Db, Queryable, SqlPart } from '../db/db.ts';
 import type { Runbook } from '../runbooks/model.ts';
 import { RUNBOOK_ACTOR, type Instance, type ItemState } from './domain.ts';
 
-interface InstanceRow {
+export interface InstanceRow {
   id: string;
   runbook_id: string;
   name: string;
@@ -13,7 +13,7 @@ interface InstanceRow {
   archived_by: string | null;
 }
 
-interface ItemRow {
+export interface ItemRow {
   item_key: string;
   checked: boolean;
   checked_by: string | null;
@@ -23,9 +23,9 @@ interface ItemRow {
   due_text: string | null;
 }
 
-const INSTANCE_COLUMNS = 'id, runbook_id, name, launch_date::text as launch_date, created_by, created_at, archived_at, archived_by';
+export const INSTANCE_COLUMNS = 'id, runbook_id, name, launch_date::text as launch_date, created_by, created_at, archived_at, archived_by';
 
-function toInstance(r: InstanceRow): Instance {
+export function toInstance(r: InstanceRow): Instance {
   return {
     id: r.id,
     runbookId: r.runbook_id,
@@ -37,7 +37,7 @@ function toInstance(r: InstanceRow): Instance {
   };
 }
 
-function toState(r: ItemRow): ItemState {
+export function toState(r: ItemRow): ItemState {
   return {
     key: r.item_key,
     checked: r.checked,
@@ -84,6 +84,11 @@ export async function ensureDefaultInstance(db: Db, runbook: Runbook, now: Date)
 export async function getInstance(db: Db, id: string): Promise<Instance | undefined> {
   const rows = await db.query<InstanceRow>(`select ${INSTANCE_COLUMNS} from checklist_instances where id = $1`, [id]);
   return rows[0] ? toInstance(rows[0]) : undefined;
+}
+
+/** Which of the given ids name a checklist, archived or not. */
+export async function existingInstanceIds(db: Db, ids: string[]): Promise<string[]> {
+  return (await db.query<{ id: string }>('select id from checklist_instances where id = any($1::text[])', [ids])).map((r) => r.id);
 }
 
 /** Every checklist not archived (or every one, archived too, with `archived`). */

@@ -3,8 +3,8 @@ import type { KnownBlock } from '@slack/types';
 import { webApi, type App } from '@slack/bolt';
 import { DateTime } from 'luxon';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Instance } from '../checklist/domain.ts';
-import { ensureDefaultInstance, history, listInstances, loadStates } from '../checklist/store.ts';
+import type { ItemState } from '../checklist/domain.ts';
+import { ensureDefaultInstance, existingInstanceIds, history } from '../checklist/store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
@@ -13,7 +13,7 @@ import type { RunbookLibrary } from '../runbooks/library.ts';
 import { escapeMrkdwn } from '../slack/mrkdwn.ts';
 import { digestBlocks, digestPlain, type Digest, type Extras } from './blocks.ts';
 import { byUrgency, dayBefore, localDay, readiness, recentTicks, snapshotOf, TREND_DAYS, type Readiness } from './domain.ts';
-import { loadSnapshots, saveSnapshots, subscribers } from './store.ts';
+import { loadBoard, saveSnapshots, subscribers } from './store.ts';
 import { loadOpenAI, summarize } from './summary.ts';
 
 export const DIGEST_JOB = 'readiness:digest';
@@ -31,30 +31,44 @@ export interface ReadinessContext {
   openRollbacks?: Deps['openRollbacks'];
 }
 
-/**
- * Readiness of every instance (or the given ones), most urgent first. With `ensureDefaults`, each runbook's
- * default checklist is created on first sight (as /checklist does), so a fresh install shows its runbooks.
- */
-export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; pick?: (instances: Instance[]) => Instance[] } = {}): Promise<Readiness[]> {
-  const now = ctx.now();
-  let instances = await listInstances(ctx.db);
-  if (opts.ensureDefaults) {
-    const known = new Set(instances.map((i) => i.id));
-    const missing = ctx.library.all().filter((r) => r.tasks.length && !known.has(r.id));
-    for (const r of missing) await ensureDefaultInstance(ctx.db, r, now);
-    if (missing.length) instances = await listInstances(ctx.db);
+/** Runbook ids whose default checklist is known to exist, per database: checklists are archived, never deleted. */
+const defaultsSeen = new WeakMap<Db, Set<string>>();
+
+/** Creates each runbook's default checklist on first sight (as /checklist does), once per process and runbook. */
+async function ensureDefaults(ctx: ReadinessContext, now: Date): Promise<void> {
+  let seen = defaultsSeen.get(ctx.db);
+  if (!seen) defaultsSeen.set(ctx.db, (seen = new Set()));
+  const unseen = ctx.library.all().filter((r) => r.tasks.length && !seen.has(r.id));
+  if (!unseen.length) return;
+  const known = new Set(await existingInstanceIds(ctx.db, unseen.map((r) => r.id)));
+  for (const r of unseen) {
+    if (!known.has(r.id)) await ensureDefaultInstance(ctx.db, r, now);
+    seen.add(r.id);
   }
-  // Only the instances asked for are read: /readiness <one> costs one instance's rows, not all.
-  if (opts.pick) instances = opts.pick(instances);
-  const ids = instances.map((i) => i.id);
+}
+
+/**
+ * Readiness of every instance (or of those `match` could name, see loadBoard), most urgent first, with the
+ * item states it was computed from. With `ensureDefaults`, each runbook's default checklist is created on
+ * first sight, so a fresh install shows its runbooks.
+ */
+export async function gatherBoard(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; match?: string } = {}): Promise<{ list: Readiness[]; states: Map<string, Map<string, ItemState>> }> {
+  const now = ctx.now();
+  if (opts.ensureDefaults) await ensureDefaults(ctx, now);
   const zone = ctx.config.DIGEST_TIMEZONE;
-  const [states, snapshots] = await Promise.all([loadStates(ctx.db, ids), loadSnapshots(ctx.db, ids, dayBefore(localDay(now, zone), TREND_DAYS))]);
-  return instances
-    .flatMap((instance) => {
+  const board = await loadBoard(ctx.db, { fromDay: dayBefore(localDay(now, zone), TREND_DAYS), match: opts.match });
+  const list = board
+    .flatMap(({ instance, state, snapshots }) => {
       const runbook = ctx.library.get(instance.runbookId);
-      return runbook ? [readiness(instance, runbook, states.get(instance.id) ?? new Map(), { now, zone, snapshots: snapshots.get(instance.id) })] : [];
+      return runbook ? [readiness(instance, runbook, state, { now, zone, snapshots })] : [];
     })
     .sort(byUrgency);
+  return { list, states: new Map(board.map((b) => [b.instance.id, b.state])) };
+}
+
+/** Readiness of every instance (or of those `match` could name), most urgent first. */
+export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; match?: string } = {}): Promise<Readiness[]> {
+  return (await gatherBoard(ctx, opts)).list;
 }
 
 /** On call and open rollbacks, when those capabilities are there; a failing one is left out, not fatal. */
@@ -69,9 +83,8 @@ export async function extrasOf(ctx: ReadinessContext): Promise<Extras> {
 /** The digest's content: readiness of every instance, the last 24 hours' ticks, and the summary line. */
 export async function buildDigest(ctx: ReadinessContext, opts: { fire?: Date; late?: boolean } = {}): Promise<Digest> {
   const now = ctx.now();
-  const list = await gather(ctx, { ensureDefaults: true });
+  const { list, states } = await gatherBoard(ctx, { ensureDefaults: true });
   const since = new Date(now.getTime() - 24 * 3600e3);
-  const states = await loadStates(ctx.db, list.map((r) => r.instance.id));
   const [recent, extras, summary] = await Promise.all([
     Promise.all(list.map(async (r) => recentTicks(r.instance, r.runbook, await history(ctx.db, r.instance.id, undefined, 500), states.get(r.instance.id) ?? new Map(), since))).then((x) => x.flat()),
     extrasOf(ctx),

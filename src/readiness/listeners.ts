@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
 import { withTimeout } from '../db/db.ts';
-import type { Instance } from '../checklist/domain.ts';
+import { listInstances } from '../checklist/store.ts';
 import type { Deps } from '../deps.ts';
 import { fallbackText } from '../runbooks/blocks.ts';
 import { closest } from '../runbooks/library.ts';
@@ -34,15 +34,11 @@ async function command(deps: Deps, user: string, text: string): Promise<KnownBlo
     return overviewBlocks(list, extras);
   }
   const q = arg.toLowerCase();
-  let names: Instance[] = [];
-  const pick = (all: Instance[]) => {
-    names = all;
-    const hit = all.find((i) => i.id === q) ?? all.find((i) => i.id === i.runbookId && i.runbookId.toLowerCase() === q) ?? all.find((i) => i.name.toLowerCase() === q);
-    return hit ? [hit] : [];
-  };
-  const [[hit], extras] = await Promise.all([gather(deps, { ensureDefaults: true, pick }), extrasOf(deps)]);
+  // The database returns only the checklists the words could name; the order of preference is decided here.
+  const [list, extras] = await Promise.all([gather(deps, { ensureDefaults: true, match: q }), extrasOf(deps)]);
+  const hit = list.find((r) => r.instance.id === q) ?? list.find((r) => r.instance.id === r.runbook.id && r.runbook.id.toLowerCase() === q) ?? list.find((r) => r.instance.name.toLowerCase() === q);
   if (!hit) {
-    const near = closest(q, names, (i) => [i.id, i.name.toLowerCase()]).map((i) => `\`${escapeCode(i.id)}\``);
+    const near = closest(q, await listInstances(deps.db), (i) => [i.id, i.name.toLowerCase()]).map((i) => `\`${escapeCode(i.id)}\``);
     throw new UserError(`No checklist \`${escapeCode(arg)}\`.${near.length ? ` Closest: ${near.join(', ')}.` : ''} \`/readiness\` lists them all; \`/readiness help\` says more.`);
   }
   return readinessBlocks(hit, extras);

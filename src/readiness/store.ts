@@ -1,4 +1,6 @@
 import type { Db } from '../db/db.ts';
+import type { Instance, ItemState } from '../checklist/domain.ts';
+import { INSTANCE_COLUMNS, toInstance, toState, type InstanceRow, type ItemRow } from '../checklist/store.ts';
 import type { Snapshot } from './domain.ts';
 
 /** Stores the day's figures of each instance; a day already stored is kept (retries and other instances change nothing). */
@@ -14,19 +16,37 @@ export async function saveSnapshots(db: Db, rows: Array<Snapshot & { instanceId:
   return inserted.length;
 }
 
-/** Snapshots of the instances from `fromDay` on, per instance, oldest first. */
-export async function loadSnapshots(db: Db, instanceIds: string[], fromDay: string): Promise<Map<string, Snapshot[]>> {
-  const rows = await db.query<{ instance_id: string; day: string; done: number; total: number; score: number }>(
-    `select instance_id, day::text as day, done, total, score from readiness_snapshots
-      where instance_id = any($1::text[]) and day >= $2::date order by day`,
-    [instanceIds, fromDay],
+/** An instance with its item states and its snapshots from a given day on (oldest first). */
+export interface BoardRow {
+  instance: Instance;
+  state: Map<string, ItemState>;
+  snapshots: Snapshot[];
+}
+
+/**
+ * Every checklist not archived (or only those `match` could name: its id, its runbook's id for a default
+ * checklist, or its name, lower-cased) with its items and its snapshots from `fromDay` on, in one statement:
+ * /readiness reads everything it shows in one round trip.
+ */
+export async function loadBoard(db: Db, opts: { fromDay: string; match?: string }): Promise<BoardRow[]> {
+  const rows = await db.query<InstanceRow & { items: ItemRow[] | null; snaps: Snapshot[] | null }>(
+    `select ${INSTANCE_COLUMNS},
+       (select json_agg(x) from (select item_key, checked, checked_by, checked_at, owner, due_at, due_text
+                                   from checklist_items where instance_id = checklist_instances.id) x) as items,
+       (select json_agg(s order by s.day) from (select day::text as day, done, total, score
+                                   from readiness_snapshots where instance_id = checklist_instances.id and day >= $1::date) s) as snaps
+       from checklist_instances
+      where archived_at is null
+        and ($2::text is null or id = $2 or (id = runbook_id and lower(runbook_id) = $2) or lower(name) = $2)
+      order by created_at, id`,
+    [opts.fromDay, opts.match ?? null],
   );
-  const out = new Map<string, Snapshot[]>();
-  for (const r of rows) {
-    if (!out.has(r.instance_id)) out.set(r.instance_id, []);
-    out.get(r.instance_id)!.push({ day: String(r.day).slice(0, 10), done: Number(r.done), total: Number(r.total), score: Number(r.score) });
-  }
-  return out;
+  return rows.map((r) => ({
+    instance: toInstance(r),
+    // JSON carries timestamps as ISO strings; toState makes them dates.
+    state: new Map((r.items ?? []).map((i) => [i.item_key, toState(i)])),
+    snapshots: (r.snaps ?? []).map((x) => ({ day: String(x.day).slice(0, 10), done: Number(x.done), total: Number(x.total), score: Number(x.score) })),
+  }));
 }
 
 /** Subscribes a user to the digest by direct message; false when already subscribed. */
