@@ -32,14 +32,23 @@ function statementName(sql: string): string | undefined {
   return name;
 }
 
+/** Attempts of a statement run on its own (autocommit) that lost a deadlock or a serialization check. */
+const STATEMENT_ATTEMPTS = 3;
+
 function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  // A statement run on its own that PostgreSQL aborted as a deadlock victim changed nothing: it can run again.
+  // Inside a transaction the whole transaction is retried instead (Db.transaction).
+  const attempts = client instanceof pg.Pool ? STATEMENT_ATTEMPTS : 1;
   return {
     async query<T>(sql: string, params: unknown[] = []) {
-      try {
-        const name = params.length ? statementName(sql) : undefined;
-        return (await (name ? client.query({ name, text: sql, values: params }) : client.query(sql, params))).rows as T[];
-      } catch (err) {
-        throw wrap(err);
+      const name = params.length ? statementName(sql) : undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await (name ? client.query({ name, text: sql, values: params }) : client.query(sql, params))).rows as T[];
+        } catch (err) {
+          if (isConflict(err) && attempt < attempts) continue;
+          throw wrap(err);
+        }
       }
     },
     async exec(sql: string) {

@@ -73,7 +73,19 @@ export function rearmPart(job: NewJob): SqlPart {
     params: [job.name, job.key, job.runAt, JSON.stringify(job.payload ?? {}), job.notBefore ?? null],
     sql: (first) => {
       const [name, key, runAt, payload, notBefore] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
-      return `insert into jobs (name, key, run_at, payload, not_before) values (${name}, ${key}, ${runAt}::timestamptz, ${payload}::jsonb, ${notBefore}::timestamptz)
+      // Already asked for (pending no later with nothing to reset, or running with its rerun due): writing the row
+      // again would change nothing, and its row lock would queue every concurrent click behind each one's commit.
+      // A share lock is enough: the claim and the completion update the row, so they wait for this statement's
+      // commit and see its change. SKIP LOCKED: a row being updated is upserted instead (waiting for a share lock
+      // there and then upgrading it could deadlock two clicks).
+      return `insert into jobs (name, key, run_at, payload, not_before)
+     select ${name}::text, ${key}::text, ${runAt}::timestamptz, ${payload}::jsonb, ${notBefore}::timestamptz
+      where not exists (
+        select from jobs
+         where name = ${name}::text and key = ${key}::text and payload = ${payload}::jsonb
+           and ((state = 'pending' and not rerun and attempts = 0 and run_at <= ${runAt}::timestamptz and (not_before is not null or ${notBefore}::timestamptz is null))
+                or (state = 'running' and rerun))
+           for share skip locked)
      on conflict (name, key) do update set
        payload  = excluded.payload,
        rerun    = jobs.state = 'running',
