@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KnownBlock } from '@slack/types';
 import type { Config } from './config.ts';
-import type { Db } from './db/db.ts';
+import type { Db, ReadPart } from './db/db.ts';
 import type { Redraws } from './jobs/redraw.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
 import type { Logger } from './log.ts';
@@ -12,6 +12,18 @@ import type { Metrics } from './slack/metrics.ts';
 export type HomePart = (user: string) => Promise<KnownBlock[]>;
 
 /** An HTTP route a capability serves beside /slack/events (e.g. a calendar feed); `:name` segments are params. */
+/** An open rollback run as /readiness shows it. */
+export interface OpenRollback {
+  id: string;
+  runbookId: string;
+  title: string;
+  channel: string;
+  ts?: string;
+  startedBy: string;
+  startedAt: Date;
+  drill: boolean;
+}
+
 export interface Route {
   path: string;
   method: 'GET' | 'POST';
@@ -36,8 +48,8 @@ export interface Deps {
    * runbook's owner). One entry per rotation with someone on call.
    */
   onCall?: (at: Date) => Promise<Array<{ rotationId: string; rotationName: string; userId: string }>>;
-  /** Open rollback runs (set by rollback's register), for /readiness and App Home. */
-  openRollbacks?: () => Promise<Array<{ id: string; runbookId: string; title: string; channel: string; ts?: string; startedBy: string; startedAt: Date; drill: boolean }>>;
+  /** Open rollback runs (set by rollback's register), read by /readiness and the digest within their own statement. */
+  openRollbacks?: ReadPart<OpenRollback[]>;
   /** Parts of App Home from capabilities other than checklists, shown above the checklists in order. */
   home: HomePart[];
   /** HTTP routes capabilities add in register(), served beside /healthz by the receiver's HTTP server. */

@@ -8,6 +8,8 @@ import type { FakeMessage } from '../src/console/fakeSlack.ts';
 import type { SlackUser } from '../src/console/simulator.ts';
 import { overallLine } from '../src/readiness/blocks.ts';
 import { readiness, sparkline } from '../src/readiness/domain.ts';
+import { plansOf } from '../src/rollback/domain.ts';
+import { abortRun, createRun } from '../src/rollback/store.ts';
 import { parseRunbook } from '../src/runbooks/parse.ts';
 import { alice, bob, eventually, runbooksDir, SEED, startApp, type TestApp } from './support/harness.ts';
 import { validateSlack } from './support/validator.ts';
@@ -190,15 +192,19 @@ test('without an argument: every checklist, most urgent launch first; unknown na
 test('on call and open rollbacks are shown once those capabilities provide them; App Home gets the dashboard', async () => {
   const deps = app.preflight.deps;
   deps.onCall = async () => [{ rotationId: 'r1', rotationName: 'Backend <primary>', userId: 'UONCALL' }];
-  deps.openRollbacks = async () => [{ id: 'rb1', runbookId: 'rollback/api', title: 'API rollback', channel: 'CINC', startedBy: 'UBOB', startedAt: new Date('2026-12-01T08:00:00Z'), drill: false }];
+  // A real open run of the seed's Rollback Plan, read by /readiness in the statement that reads the checklists.
+  const plan = plansOf(deps.library.get('production-readiness')!)[0]!;
+  const run = await createRun(deps.db, { plan, channel: 'CINC', startedBy: bob.id, drill: false, values: {} }, new Date('2026-12-01T08:00:00Z'), async () => {});
   try {
     const r = await readinessOf(app, 'production-readiness');
     assert.ok(r.text.includes('📟 *On call:* <@UONCALL> (Backend &lt;primary&gt;)'), `on call: ${r.text.slice(-600)}`);
-    assert.ok(r.text.includes('*API rollback* (`rollback/api`) started by <@UBOB>'), 'open rollback');
+    assert.ok(r.text.includes(`*${plan.title}* (\`production-readiness\`) started by <@UBOB>`), `open rollback: ${r.text.slice(-600)}`);
+    assert.ok((await readinessOf(app, '')).text.includes(`*${plan.title}*`), 'and in the overview');
   } finally {
     deps.onCall = undefined;
-    deps.openRollbacks = undefined;
+    await abortRun(deps.db, { runId: run.id, actor: bob.id, reason: 'test over' }, new Date(), async () => {});
   }
+  assert.ok((await readinessOf(app, 'production-readiness')).text.includes('↩️ *Open rollbacks:* none'), 'an aborted run is no longer open');
   await app.sim.event({ type: 'app_home_opened', user: alice.id, tab: 'home' }, 'EvHOME1');
   const view = await eventually(() => {
     const v = app.slack.views.get(alice.id);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { SlackUser } from '../src/console/simulator.ts';
+import { readPart } from '../src/db/db.ts';
 import { ROLLBACK_ACTIONS } from '../src/rollback/blocks.ts';
 import { alice, bob, eventually, startApp, type TestApp } from './support/harness.ts';
 import { asEphemeral, button, buttons, CHANNEL, command, modalAfter, runIdOf, runMessages, seedDir, startRun, thread } from './support/rollback.ts';
@@ -144,7 +145,7 @@ test('a run completes when every step is done or skipped: summary, timeline with
   const run = await startRun(app, alice, { reason: 'complete me', channel: 'CDONE', values: { 'previous-commit': 'abc123' } });
   const runId = runIdOf(run);
 
-  const open = await app.preflight.deps.openRollbacks!();
+  const open = await readPart(app.preflight.deps.db, app.preflight.deps.openRollbacks!);
   assert.ok(open.some((r) => r.id === String(runId) && r.channel === 'CDONE' && r.startedBy === alice.id && !r.drill), 'openRollbacks lists it');
   await app.sim.command('/rollback', 'status', bob, 'CDONE');
   await eventually(() => assert.ok([...app.slack.messages.values()].some((m) => m.user === bob.id && (m.text ?? '').includes('Open rollbacks') && textOf(m.blocks).includes('/archives/CDONE/')), 'status links the open run'));
@@ -191,7 +192,7 @@ test('a run completes when every step is done or skipped: summary, timeline with
   assert.match(timeline, /\| 1 \| Immediate Actions \| &lt; 5 min \| \d+s \| within budget \|/, 'phases against budgets');
   const byCommand = await command(app, `timeline #${runId}`, alice, 'CDONE');
   assert.ok(textOf(byCommand.blocks).includes('Stop the application | done | UALICE'), '/rollback timeline too');
-  assert.ok(!(await app.preflight.deps.openRollbacks!()).some((r) => r.id === String(runId)), 'no longer open');
+  assert.ok(!(await readPart(app.preflight.deps.db, app.preflight.deps.openRollbacks!)).some((r) => r.id === String(runId)), 'no longer open');
 });
 
 test('a rehearsal is marked DRILL in the message, the thread and the timeline', async () => {
@@ -201,7 +202,7 @@ test('a rehearsal is marked DRILL in the message, the thread and the timeline', 
   await eventually(() => assert.ok(thread(app, run).some((l) => l.startsWith('🧪 DRILL') && l.includes('started the rollback')), 'thread'));
   const timeline = await command(app, 'timeline', bob, 'CDRILL');
   assert.match(textOf(timeline.blocks), /\[DRILL\]/, 'timeline');
-  assert.ok((await app.preflight.deps.openRollbacks!()).some((r) => r.id === String(runIdOf(run)) && r.drill), 'listed as a drill');
+  assert.ok((await readPart(app.preflight.deps.db, app.preflight.deps.openRollbacks!)).some((r) => r.id === String(runIdOf(run)) && r.drill), 'listed as a drill');
 });
 
 test('with several plans /rollback lists them and /rollback <runbook> picks one; start needs a name', async () => {

@@ -16,6 +16,19 @@ export interface SqlPart {
   params: unknown[];
 }
 
+/**
+ * A read to run inside another statement as a scalar subquery whose value is json, so two capabilities' reads
+ * share one round trip; `read` turns that value into data. Parameters are numbered from `first`, as SqlPart's.
+ */
+export interface ReadPart<T> extends SqlPart {
+  read(value: unknown): T;
+}
+
+/** A ReadPart run on its own. */
+export async function readPart<T>(q: Queryable, part: ReadPart<T>): Promise<T> {
+  return part.read((await q.query<{ value: unknown }>(`select ${part.sql(1)} as value`, part.params))[0]?.value);
+}
+
 /** The database Preflight runs on: PostgreSQL through `pg`, or embedded PGlite. */
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';

@@ -49,21 +49,29 @@ async function ensureDefaults(ctx: ReadinessContext, now: Date): Promise<void> {
 
 /**
  * Readiness of every instance (or of those `match` could name, see loadBoard), most urgent first, with the
- * item states it was computed from. With `ensureDefaults`, each runbook's default checklist is created on
- * first sight, so a fresh install shows its runbooks.
+ * item states it was computed from. With `ensureDefaults`, each runbook's default checklist is created on first
+ * sight, so a fresh install shows its runbooks. With `extras`, who is on call and the open rollbacks (when those
+ * capabilities are there), the rollbacks read in the same statement as the checklists.
  */
-export async function gatherBoard(ctx: ReadinessContext, opts: { ensureDefaults?: boolean; match?: string } = {}): Promise<{ list: Readiness[]; states: Map<string, Map<string, ItemState>> }> {
+export async function gatherBoard(
+  ctx: ReadinessContext,
+  opts: { ensureDefaults?: boolean; match?: string; extras?: boolean } = {},
+): Promise<{ list: Readiness[]; states: Map<string, Map<string, ItemState>>; extras: Extras }> {
   const now = ctx.now();
   if (opts.ensureDefaults) await ensureDefaults(ctx, now);
   const zone = ctx.config.DIGEST_TIMEZONE;
-  const board = await loadBoard(ctx.db, { fromDay: dayBefore(localDay(now, zone), TREND_DAYS), match: opts.match });
-  const list = board
+  const [board, onCall] = await Promise.all([
+    loadBoard(ctx.db, { fromDay: dayBefore(localDay(now, zone), TREND_DAYS), match: opts.match, also: opts.extras ? ctx.openRollbacks : undefined }),
+    // On call comes from the rotation files and overrides; a failing one is left out, not fatal.
+    opts.extras ? ctx.onCall?.(now).catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'on-call unavailable for readiness')) : undefined,
+  ]);
+  const list = board.rows
     .flatMap(({ instance, state, snapshots }) => {
       const runbook = ctx.library.get(instance.runbookId);
       return runbook ? [readiness(instance, runbook, state, { now, zone, snapshots })] : [];
     })
     .sort(byUrgency);
-  return { list, states: new Map(board.map((b) => [b.instance.id, b.state])) };
+  return { list, states: new Map(board.rows.map((b) => [b.instance.id, b.state])), extras: { onCall: onCall ?? undefined, rollbacks: board.also } };
 }
 
 /** Readiness of every instance (or of those `match` could name), most urgent first. */
@@ -71,23 +79,13 @@ export async function gather(ctx: ReadinessContext, opts: { ensureDefaults?: boo
   return (await gatherBoard(ctx, opts)).list;
 }
 
-/** On call and open rollbacks, when those capabilities are there; a failing one is left out, not fatal. */
-export async function extrasOf(ctx: ReadinessContext): Promise<Extras> {
-  const [onCall, rollbacks] = await Promise.all([
-    ctx.onCall?.(ctx.now()).catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'on-call unavailable for readiness')),
-    ctx.openRollbacks?.().catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'rollbacks unavailable for readiness')),
-  ]);
-  return { onCall: onCall ?? undefined, rollbacks: rollbacks ?? undefined };
-}
-
 /** The digest's content: readiness of every instance, the last 24 hours' ticks, and the summary line. */
 export async function buildDigest(ctx: ReadinessContext, opts: { fire?: Date; late?: boolean } = {}): Promise<Digest> {
   const now = ctx.now();
-  const { list, states } = await gatherBoard(ctx, { ensureDefaults: true });
+  const { list, states, extras } = await gatherBoard(ctx, { ensureDefaults: true, extras: true });
   const since = new Date(now.getTime() - 24 * 3600e3);
-  const [recent, extras, summary] = await Promise.all([
+  const [recent, summary] = await Promise.all([
     Promise.all(list.map(async (r) => recentTicks(r.instance, r.runbook, await history(ctx.db, r.instance.id, undefined, 500), states.get(r.instance.id) ?? new Map(), since))).then((x) => x.flat()),
-    extrasOf(ctx),
     summarize(list, { apiKey: ctx.config.OPENAI_API_KEY, baseURL: ctx.config.OPENAI_BASE_URL, model: ctx.config.OPENAI_MODEL, log: ctx.log }),
   ]);
   return { at: now, day: localDay(now, ctx.config.DIGEST_TIMEZONE), list, recent, summary: summary.text, fire: opts.fire, late: opts.late, extras };

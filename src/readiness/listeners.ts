@@ -9,7 +9,7 @@ import { section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
 import { escapeCode } from '../slack/mrkdwn.ts';
 import { homeBlocks, overviewBlocks, READINESS_HELP, readinessBlocks } from './blocks.ts';
-import { defineDigestJobs, extrasOf, gather } from './digest.ts';
+import { defineDigestJobs, gather, gatherBoard } from './digest.ts';
 import { subscribe, unsubscribe } from './store.ts';
 
 /** Slack's answer window is 3 s; reading the figures gets most of it. */
@@ -30,12 +30,12 @@ async function command(deps: Deps, user: string, text: string): Promise<KnownBlo
       return [section((await unsubscribe(deps.db, user)) ? '📭 Unsubscribed: no more digest messages. `/readiness subscribe` brings them back.' : 'You were not subscribed to the digest; nothing changed. `/readiness subscribe` subscribes you.')];
   }
   if (!arg) {
-    const [list, extras] = await Promise.all([gather(deps, { ensureDefaults: true }), extrasOf(deps)]);
+    const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, extras: true });
     return overviewBlocks(list, extras);
   }
   const q = arg.toLowerCase();
   // The database returns only the checklists the words could name; the order of preference is decided here.
-  const [list, extras] = await Promise.all([gather(deps, { ensureDefaults: true, match: q }), extrasOf(deps)]);
+  const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, match: q, extras: true });
   const hit = list.find((r) => r.instance.id === q) ?? list.find((r) => r.instance.id === r.runbook.id && r.runbook.id.toLowerCase() === q) ?? list.find((r) => r.instance.name.toLowerCase() === q);
   if (!hit) {
     const near = closest(q, await listInstances(deps.db), (i) => [i.id, i.name.toLowerCase()]).map((i) => `\`${escapeCode(i.id)}\``);

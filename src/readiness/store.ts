@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.ts';
+import type { Db, ReadPart } from '../db/db.ts';
 import type { Instance, ItemState } from '../checklist/domain.ts';
 import { INSTANCE_COLUMNS, toInstance, toState, type InstanceRow, type ItemRow } from '../checklist/store.ts';
 import type { Snapshot } from './domain.ts';
@@ -25,28 +25,32 @@ export interface BoardRow {
 
 /**
  * Every checklist not archived (or only those `match` could name: its id, its runbook's id for a default
- * checklist, or its name, lower-cased) with its items and its snapshots from `fromDay` on, in one statement:
- * /readiness reads everything it shows in one round trip.
+ * checklist, or its name, lower-cased) with its items and its snapshots from `fromDay` on, and `also` (another
+ * capability's read), in one statement: /readiness reads everything it shows in one round trip.
  */
-export async function loadBoard(db: Db, opts: { fromDay: string; match?: string }): Promise<BoardRow[]> {
-  const rows = await db.query<InstanceRow & { items: ItemRow[] | null; snaps: Snapshot[] | null }>(
-    `select ${INSTANCE_COLUMNS},
-       (select json_agg(x) from (select item_key, checked, checked_by, checked_at, owner, due_at, due_text
-                                   from checklist_items where instance_id = checklist_instances.id) x) as items,
-       (select json_agg(s order by s.day) from (select day::text as day, done, total, score
-                                   from readiness_snapshots where instance_id = checklist_instances.id and day >= $1::date) s) as snaps
-       from checklist_instances
-      where archived_at is null
-        and ($2::text is null or id = $2 or (id = runbook_id and lower(runbook_id) = $2) or lower(name) = $2)
-      order by created_at, id`,
-    [opts.fromDay, opts.match ?? null],
+export async function loadBoard<T>(db: Db, opts: { fromDay: string; match?: string; also?: ReadPart<T> }): Promise<{ rows: BoardRow[]; also?: T }> {
+  type Row = InstanceRow & { items: ItemRow[] | null; snaps: Snapshot[] | null };
+  const { also } = opts;
+  const [result] = await db.query<{ board: Row[] | null; also: unknown }>(
+    `select (select json_agg(b order by b.created_at, b.id) from (
+              select ${INSTANCE_COLUMNS},
+                (select json_agg(x) from (select item_key, checked, checked_by, checked_at, owner, due_at, due_text
+                                            from checklist_items where instance_id = checklist_instances.id) x) as items,
+                (select json_agg(s order by s.day) from (select day::text as day, done, total, score
+                                            from readiness_snapshots where instance_id = checklist_instances.id and day >= $1::date) s) as snaps
+                from checklist_instances
+               where archived_at is null
+                 and ($2::text is null or id = $2 or (id = runbook_id and lower(runbook_id) = $2) or lower(name) = $2)) b) as board,
+            ${also ? also.sql(3) : 'null'} as also`,
+    [opts.fromDay, opts.match ?? null, ...(also?.params ?? [])],
   );
-  return rows.map((r) => ({
+  const rows = (result?.board ?? []).map((r) => ({
+    // JSON carries timestamps as ISO strings; toInstance and toState make them dates.
     instance: toInstance(r),
-    // JSON carries timestamps as ISO strings; toState makes them dates.
     state: new Map((r.items ?? []).map((i) => [i.item_key, toState(i)])),
     snapshots: (r.snaps ?? []).map((x) => ({ day: String(x.day).slice(0, 10), done: Number(x.done), total: Number(x.total), score: Number(x.score) })),
   }));
+  return { rows, ...(also ? { also: also.read(result?.also ?? []) } : {}) };
 }
 
 /** Subscribes a user to the digest by direct message; false when already subscribed. */

@@ -39,6 +39,7 @@ import {
   loadRun,
   markThreaded,
   openRuns,
+  openRunsPart,
   progressOf,
   recordClockEvent,
   recordMessage,
@@ -283,8 +284,11 @@ function outcomeText(o: StepOutcome): string | undefined {
 export function register(app: App, deps: Deps): void {
   defineJobs(app, deps);
 
-  deps.openRollbacks = async () =>
-    (await openRuns(deps.db)).map((r) => ({ id: String(r.id), runbookId: r.runbookId, title: r.plan.title, channel: r.channel, ts: r.ts, startedBy: r.startedBy, startedAt: r.startedAt, drill: r.drill }));
+  const open = openRunsPart();
+  deps.openRollbacks = {
+    ...open,
+    read: (value) => open.read(value).map((r) => ({ id: String(r.id), runbookId: r.runbookId, title: r.plan.title, channel: r.channel, ts: r.ts, startedBy: r.startedBy, startedAt: r.startedAt, drill: r.drill })),
+  };
   deps.home.push(async () => {
     const runs = await openRuns(deps.db, 11);
     if (!runs.length) return [];

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db/db.ts';
+import { readPart, type Db, type Queryable, type ReadPart } from '../db/db.ts';
 import { cancelJobs } from '../jobs/store.ts';
 import { allSteps, type Plan, type Run, type RunEvent, type StepState } from './domain.ts';
 
@@ -110,9 +110,19 @@ export async function loadRun(q: Queryable, id: number): Promise<{ run: Run; ste
   return { run: toRun(rows[0]), steps: new Map(steps.map((s) => [s.step_key, toStep(s)])) };
 }
 
-/** Open runs, newest first (status, App Home, /readiness). */
+/** Open runs, newest first, as a part of another statement (/readiness reads them with its checklists). */
+export function openRunsPart(limit = 50): ReadPart<Run[]> {
+  return {
+    params: [limit],
+    sql: (first) => `(select coalesce(json_agg(r), '[]'::json) from (select ${RUN_COLUMNS} from rollback_runs where state = 'open' order by started_at desc, id desc limit $${first}) r)`,
+    // json_agg keeps the subquery's order; timestamps arrive as ISO strings, which toRun reads too.
+    read: (value) => (value as RunRow[]).map(toRun),
+  };
+}
+
+/** Open runs, newest first (status, App Home). */
 export async function openRuns(q: Queryable, limit = 50): Promise<Run[]> {
-  return (await q.query<RunRow>(`select ${RUN_COLUMNS} from rollback_runs where state = 'open' order by started_at desc, id desc limit $1`, [limit])).map(toRun);
+  return readPart(q, openRunsPart(limit));
 }
 
 /** The newest run in a channel (open ones first when `openOnly`). */
