@@ -9,12 +9,17 @@
  * spawned servers there; BENCH_SEMI=<MB> tries another young-generation size.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instanceOfBlock } from '../src/checklist/blocks.ts';
+import { applyChange, createInstance } from '../src/checklist/store.ts';
+import { openDb, type Db } from '../src/db/index.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { rearmPart } from '../src/jobs/store.ts';
+import { parseRunbook } from '../src/runbooks/parse.ts';
 import { askBench } from './ask.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from '../src/console/fakeSlack.ts';
 import { SlackSimulator, type SlackUser } from '../src/console/simulator.ts';
@@ -700,6 +705,58 @@ function tickRatios(report: Report, rounds: Array<{ preflight: TickOutcome; cont
   report.info('CPU ms per click, bare Bolt: median (min–max)', cpu(rounds.map((r) => r.control.cpu.server)));
 }
 
+/** CPU time (ms) of the PostgreSQL server's processes, when it runs on this machine (read from /proc), else undefined. */
+async function postgresCpuMs(db: Db): Promise<number | undefined> {
+  try {
+    const pids = await db.query<{ pid: number }>('select pid from pg_stat_activity');
+    let ticks = 0;
+    for (const { pid } of pids) {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, counted after the ") " that ends the name.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/**
+ * The tick statement alone (applyChange with its redraw part, as a click runs it), 20 at once through a pool
+ * of 10, no HTTP: how many the database takes, and its CPU per tick. What is left of a click is the app's.
+ */
+async function tickStatementAlone(report: Report, url: string): Promise<void> {
+  const db = await openDb({ url });
+  try {
+    await migrate(db);
+    const runbook = parseRunbook(TICK_RUNBOOK, `${TICK_RUNBOOK}.md`, tickRunbook());
+    await createInstance(db, runbook, { id: 'statement-alone', name: 'Statement alone', actor: 'UBENCH', source: 'bench' }, new Date());
+    const keys = runbook.tasks.map((t) => t.key);
+    let i = 0;
+    const one = async () => {
+      const k = keys[i % keys.length]!;
+      const tick = Math.floor(i / keys.length) % 2 === 0;
+      i++;
+      const redraw = rearmPart({ name: 'redraw', key: 'checklist:statement-alone', runAt: new Date(), notBefore: new Date(Date.now() + 1000), payload: { kind: 'checklist', ref: 'statement-alone' } });
+      await applyChange(db, { instanceId: 'statement-alone', tick: tick ? [k] : [], untick: tick ? [] : [k], actor: `U${i % TICK_USERS}`, source: 'bench', lockOwner: false, admins: [] }, new Date(), redraw);
+    };
+    const N = 4000;
+    for (let w = 0; w < 500; w++) await one();
+    i = 0;
+    const pg0 = await postgresCpuMs(db);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 20 }, async () => { while (i < N) await one(); }));
+    const wall = performance.now() - t0;
+    const pg1 = await postgresCpuMs(db);
+    report.note(`the tick statement alone: ${N} ticks and unticks with their redraw part, 20 at once, pool of 10, no HTTP (the database's share of a click)`);
+    report.info('tick statement alone: ticks/s', (N / wall) * 1000, 'ticks/s', 0);
+    if (pg0 !== undefined && pg1 !== undefined) report.info('tick statement alone: PostgreSQL CPU per tick', (pg1 - pg0) / N, 'ms', 3);
+  } finally {
+    await db.close();
+  }
+}
+
 /** The control's figures for one pattern, next to Preflight's. */
 function controlRows(report: Report, label: string, control: ClickRun, preflight: ClickRun | undefined): void {
   const p99 = percentile(control.latencies, 99);
@@ -818,6 +875,7 @@ const checklistTicks: Section = {
         // SIGTERM: Preflight flushes pending message updates before its pool closes.
         await app.stop();
       }
+      await tickStatementAlone(report, database.url);
     } finally {
       updates.stop();
       await database.drop();
