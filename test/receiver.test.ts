@@ -3,7 +3,7 @@ import { parse as parseForm } from 'node:querystring';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { sign } from '../src/console/simulator.ts';
-import { decodeFormValue, parseSlackBody } from '../src/slack/receiver.ts';
+import { decodeFormValue, keepActedBlocks, parseSlackBody } from '../src/slack/receiver.ts';
 import { alice, eventually, runbooksDir, SIGNING_SECRET, startApp, type TestApp } from './support/harness.ts';
 
 // Preflight's receiver parses Slack's body once where Bolt's parses it twice; what it reads must be exactly
@@ -41,6 +41,17 @@ test('any form value decodes as querystring decodes it: stray %, +, bad UTF-8 es
     }),
     { numRuns: 2000 },
   );
+});
+
+test('a click keeps only the blocks it acted on, in its message and its view; other payloads are left as they are', () => {
+  const blocks = (...ids: string[]) => ids.map((id) => ({ type: 'actions', block_id: id, elements: [] }));
+  const click = { type: 'block_actions', actions: [{ block_id: 'b2', action_id: 'x' }], message: { ts: '1.2', blocks: blocks('b1', 'b2', 'b3') }, view: { id: 'V1', blocks: blocks('b2', 'b9') } };
+  keepActedBlocks(click);
+  assert.deepEqual(click.message, { ts: '1.2', blocks: blocks('b2') }, 'the message keeps the clicked block and its other fields');
+  assert.deepEqual(click.view, { id: 'V1', blocks: blocks('b2') }, 'so does the view');
+  const submission = { type: 'view_submission', view: { id: 'V2', blocks: blocks('b1', 'b2') } };
+  keepActedBlocks(submission);
+  assert.deepEqual(submission.view.blocks, blocks('b1', 'b2'), 'a form submission keeps its view');
 });
 
 test('bodies of several fields (slash commands) and JSON bodies (events) read as Bolt reads them', () => {

@@ -63,6 +63,20 @@ export function parseSlackBody(raw: Buffer, text: string, contentType: string | 
   }
 }
 
+/**
+ * A click carries the whole message or view it came from (a checklist message: 50 KiB of blocks), and listeners
+ * read only the blocks that were acted on (checklist/listeners.ts shownSelection). Keeping just those lets the
+ * rest die young, instead of fifty clicks in flight, each waiting for its commit, pushing their copies of the
+ * message into the old generation.
+ */
+export function keepActedBlocks(body: Record<string, unknown>): void {
+  if (body.type !== 'block_actions' || !Array.isArray(body.actions)) return;
+  const acted = new Set(body.actions.map((a) => (a as { block_id?: unknown } | null)?.block_id));
+  for (const holder of [body.message, body.view] as Array<{ blocks?: unknown } | undefined>) {
+    if (holder && Array.isArray(holder.blocks)) holder.blocks = holder.blocks.filter((b) => acted.has((b as { block_id?: unknown } | null)?.block_id));
+  }
+}
+
 type ReceiverOptions = Pick<HTTPReceiverOptions, 'signingSecret' | 'customRoutes' | 'logger' | 'unhandledRequestTimeoutMillis'> & { endpoint: string; logger: Logger };
 
 /**
@@ -116,6 +130,7 @@ export class SlackHttpReceiver extends HTTPReceiver {
     if (contentType === FORM && body.ssl_check === '1') return http.buildSSLCheckResponse(res);
     if (!this.verified(req, text)) return http.buildNoBodyResponse(res, 401);
     if (body.type === 'url_verification') return http.buildUrlVerificationResponse(res, body);
+    keepActedBlocks(body);
 
     const ack = new HTTPResponseAck({
       logger,
