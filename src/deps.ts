@@ -11,7 +11,6 @@ import type { Metrics } from './slack/metrics.ts';
 /** A capability's blocks on a user's App Home tab (bounded: a dozen blocks or so). */
 export type HomePart = (user: string) => Promise<KnownBlock[]>;
 
-/** An HTTP route a capability serves beside /slack/events (e.g. a calendar feed); `:name` segments are params. */
 /** An open rollback run as /readiness shows it. */
 export interface OpenRollback {
   id: string;
@@ -24,6 +23,7 @@ export interface OpenRollback {
   drill: boolean;
 }
 
+/** An HTTP route a capability serves beside /slack/events (e.g. a calendar feed); `:name` segments are params. */
 export interface Route {
   path: string;
   method: 'GET' | 'POST';
