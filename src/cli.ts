@@ -12,6 +12,7 @@ import { createLogger } from './log.ts';
 import { RunbookLibrary } from './runbooks/library.ts';
 import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
+import { gateDiagnostics } from './readiness/domain.ts';
 import { exportRollback } from './rollback/export.ts';
 import { UserNames } from './slack/names.ts';
 
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
         console.error(`preflight lint: no runbooks folder at ${dir} (give one: preflight lint DIR, or set RUNBOOKS_DIR)`);
         return 2;
       }
-      const results = lintDir(dir, { fix: values.fix });
+      const results = lintDir(dir, { fix: values.fix, checks: [gateDiagnostics] });
       // Vanished items are checked only against a database that exists; lint never creates one.
       const config = loadConfig();
       if (config.DATABASE_URL || existsSync(config.PREFLIGHT_DATA_DIR)) {

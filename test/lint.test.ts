@@ -76,6 +76,15 @@ test('broken front matter (not YAML, or lock: 3) is file:line: error and exits 1
   assert.equal(lines[lines.length - 1], '4 runbooks, 2 errors, 1 warning');
 });
 
+test('a readiness gate naming no section or item is an error at its front matter line; gates that resolve are fine', async () => {
+  const gated = ['---', 'gates:', '  Beta: [area-a, "Area B"]', '  Launch:', '    - area-a', '    - area-zz', '---', '# Gated', '', '## Area A', '', '- [ ] One', '', '## Area B', '', '- [ ] Two', ''].join('\n');
+  const d = dir({ 'gated.md': gated });
+  const { code, lines } = await lint(d);
+  assert.equal(code, 1, lines.join('\n'));
+  assert.deepEqual(lines.slice(0, -1), [`${join(d, 'gated.md')}:6: error: gate "Launch" names "area-zz", which is no section or item of this runbook (the gate can never be GO)`]);
+  assert.equal(lines[lines.length - 1], '1 runbook, 1 error, 0 warnings');
+});
+
 test('lint reports every file of a folder in one run, and one error fails it', async () => {
   const d = dir({ 'a/dup.md': DUPLICATE_KEYS, 'b/empty.md': EMPTY_SECTION, 'c/bad.md': BAD_FRONT_MATTER }, true);
   const { code, lines } = await lint(d);

@@ -1,6 +1,6 @@
 // Readiness as pure functions of checklist state: scores, blockers, gates, trend. No Bolt, no SQL; the clock is passed in.
 import { isOverdue, RUNBOOK_ACTOR, type Instance, type ItemState } from '../checklist/domain.ts';
-import { allSections, type Priority, type Runbook, type Section, type TaskItem } from '../runbooks/model.ts';
+import { allSections, type Diagnostic, type Priority, type Runbook, type Section, type TaskItem } from '../runbooks/model.ts';
 
 /** Ticked over total, and the percentage shown (rounded, 0–100). */
 export interface Score {
@@ -247,6 +247,23 @@ function trendDays(today: string): string[] {
   return trendMemo.days;
 }
 let trendMemo: { today: string; days: string[] } = { today: '', days: [] };
+
+/**
+ * Lint for readiness front matter: a gate reference that names no section or item keeps that gate NO-GO for
+ * ever, so it is an error at the line of the front matter that names it.
+ */
+export function gateDiagnostics(runbook: Runbook, source: string): Diagnostic[] {
+  const lines = source.split('\n');
+  // Front matter runs from line 2 to the closing `---`; a reference is reported where it is first named there.
+  const end = lines[0] === '---' ? lines.indexOf('---', 1) : -1;
+  const lineOf = (ref: string) => {
+    const i = lines.slice(1, Math.max(end, 1)).findIndex((l) => l.includes(ref));
+    return i < 0 ? 1 : i + 2;
+  };
+  return planOf(runbook).gates.flatMap((g) =>
+    g.unknown.map((ref) => ({ line: lineOf(ref), severity: 'error' as const, message: `gate "${g.name}" names "${ref}", which is no section or item of this runbook (the gate can never be GO)` })),
+  );
+}
 
 /** Scores, blockers, gates, declared figures, days left, change and trend of one instance. */
 export function readiness(instance: Instance, runbook: Runbook, state: Map<string, ItemState>, opts: ReadinessOptions): Readiness {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { markdownFiles, runbookId } from './library.ts';
 import { repairMojibake } from './mojibake.ts';
 import { parseRunbook } from './parse.ts';
-import type { Diagnostic } from './model.ts';
+import type { Diagnostic, Runbook } from './model.ts';
 
 export interface LintResult {
   file: string;
@@ -12,8 +12,14 @@ export interface LintResult {
   fixed: boolean;
 }
 
-/** Lints every runbook below dir: mojibake, duplicate keys, empty sections, front matter. With fix, repairs mojibake in place. */
-export function lintDir(dir: string, opts: { fix?: boolean } = {}): LintResult[] {
+/** A capability's own check of a parsed runbook (readiness: gates naming nothing), with the text it came from. */
+export type LintCheck = (runbook: Runbook, source: string) => Diagnostic[];
+
+/**
+ * Lints every runbook below dir: mojibake, duplicate keys, empty sections, front matter, and each of `checks`.
+ * With fix, repairs mojibake in place.
+ */
+export function lintDir(dir: string, opts: { fix?: boolean; checks?: LintCheck[] } = {}): LintResult[] {
   const results: LintResult[] = [];
   const titles = new Map<string, string>();
   for (const file of markdownFiles(dir)) {
@@ -26,8 +32,9 @@ export function lintDir(dir: string, opts: { fix?: boolean } = {}): LintResult[]
         fixed = true;
       }
     }
-    const runbook = parseRunbook(runbookId(dir, file), file, fixed ? readFileSync(file, 'utf8') : raw);
-    const diagnostics = [...runbook.diagnostics];
+    const source = fixed ? readFileSync(file, 'utf8') : raw;
+    const runbook = parseRunbook(runbookId(dir, file), file, source);
+    const diagnostics = [...runbook.diagnostics, ...(opts.checks ?? []).flatMap((check) => check(runbook, source))];
     const lower = runbook.id.toLowerCase();
     // Ids that differ only in case would resolve ambiguously on case-insensitive lookups.
     const clash = titles.get(lower);
