@@ -14,7 +14,7 @@ import { lintOncall } from './oncall/config.ts';
 import { formatLint, lintDir, warnVanishedItems } from './runbooks/lint.ts';
 import { gateDiagnostics } from './readiness/domain.ts';
 import { exportRollback } from './rollback/export.ts';
-import { UserNames } from './slack/names.ts';
+import { namesVia } from './slack/names.ts';
 
 const FORMATS = ['csv', 'md'];
 
@@ -40,11 +40,7 @@ async function openMigrated(config: Config): Promise<Db> {
 async function slackNames(config: Config, ids: string[]): Promise<Map<string, string>> {
   if (!config.SLACK_BOT_TOKEN) return new Map();
   const client = new webApi.WebClient(config.SLACK_BOT_TOKEN, { slackApiUrl: config.SLACK_API_URL, retryConfig: { retries: 1 } });
-  const names = new UserNames(async (id) => {
-    const res = await client.users.info({ user: id });
-    return res.user?.name ? { name: res.user.name } : undefined;
-  });
-  return names.names(ids);
+  return namesVia(client, ids, 10_000);
 }
 
 /** Runs one CLI command; returns the exit code. */
@@ -132,9 +128,10 @@ export async function run(argv: string[]): Promise<number> {
           console.error('Usage: preflight export rollback <run> --format md [--out FILE]');
           return 2;
         }
-        const db = await openMigrated(loadConfig());
+        const config = loadConfig();
+        const db = await openMigrated(config);
         try {
-          const text = await exportRollback(db, positionals[1]!, new Date());
+          const text = await exportRollback(db, positionals[1]!, new Date(), (ids) => slackNames(config, ids));
           if (text === undefined) {
             console.error(`No rollback run "${positionals[1]}".`);
             return 1;

@@ -61,7 +61,7 @@ test('a rollback from start to timeline in the console: form prompts, Done and S
     await waitFor('↳ 🏁 Rollback completed in', beforeLast, 15000);
     at = await waitFor('[1] 🧾 Timeline', beforeLast, 15000);
     type('1');
-    at = await waitFor('| Immediate Actions | Stop the application | done | UTESTER |', at, 15000);
+    at = await waitFor('| Immediate Actions | Stop the application | done | tester (UTESTER) |', at, 15000);
     type('quit');
     assert.equal((await cli.exited).code, 0, cli.err());
     assert.doesNotMatch(cli.err(), /Error/);

@@ -180,7 +180,9 @@ test('a run completes when every step is done or skipped: summary, timeline with
     assert.ok(m, 'timeline shown');
     return textOf(m.blocks);
   });
-  const order = ['Stop the application | done | UALICE', 'Roll back to previous version | done | UALICE', 'Only if schema changes were made (conditional) | skipped | UBOB', 'If needed, restore from backup (conditional) | done | UALICE', 'Update status page | done | UBOB', 'Send notification to users (if applicable) | done | UBOB', 'Post-mortem within 24 hours | done | UBOB'];
+  // By name (Slack's users.info; the fake Slack names unregistered users by their lower-cased id), not by id alone.
+  const [a, b] = ['ualice (UALICE)', 'ubob (UBOB)'];
+  const order = [`Stop the application | done | ${a}`, `Roll back to previous version | done | ${a}`, `Only if schema changes were made (conditional) | skipped | ${b}`, `If needed, restore from backup (conditional) | done | ${a}`, `Update status page | done | ${b}`, `Send notification to users (if applicable) | done | ${b}`, `Post-mortem within 24 hours | done | ${b}`];
   let at = 0;
   for (const line of order) {
     const i = timeline.indexOf(line, at);
@@ -188,10 +190,10 @@ test('a run completes when every step is done or skipped: summary, timeline with
     at = i;
   }
   assert.match(timeline, /\| no schema changes in v2\.3 \|/, 'skip reason in the steps table');
-  assert.match(timeline, /UBOB: skipped: Only if schema changes were made — no schema changes in v2\.3/, 'and in the log');
+  assert.match(timeline, /ubob \(UBOB\): skipped: Only if schema changes were made — no schema changes in v2\.3/, 'and in the log');
   assert.match(timeline, /\| 1 \| Immediate Actions \| &lt; 5 min \| \d+s \| within budget \|/, 'phases against budgets');
   const byCommand = await command(app, `timeline #${runId}`, alice, 'CDONE');
-  assert.ok(textOf(byCommand.blocks).includes('Stop the application | done | UALICE'), '/rollback timeline too');
+  assert.ok(textOf(byCommand.blocks).includes('Stop the application | done | ualice (UALICE)'), '/rollback timeline too');
   assert.ok(!(await readPart(app.preflight.deps.db, app.preflight.deps.openRollbacks!)).some((r) => r.id === String(runId)), 'no longer open');
 });
 

@@ -8,6 +8,7 @@ import type { Runbook } from '../runbooks/model.ts';
 import { section } from '../slack/blocks.ts';
 import { errorText, UserError } from '../slack/errors.ts';
 import { escapeCode, escapeMrkdwn, slackDate, userMention } from '../slack/mrkdwn.ts';
+import { namesVia } from '../slack/names.ts';
 import {
   homeBlocks,
   planListBlocks,
@@ -27,7 +28,7 @@ import {
   type StepRef,
 } from './blocks.ts';
 import { allBudgetsEnd, allSteps, cleanValues, mayAbort, parseRunRef, phaseDeadlines, plansOf, reminders, type Plan, type Run, type StepState } from './domain.ts';
-import { timelineMarkdown } from './export.ts';
+import { timelineMarkdown, timelinePeople } from './export.ts';
 import {
   abortRun,
   createRun,
@@ -134,7 +135,7 @@ interface Outcome {
   changed?: number;
 }
 
-async function command(deps: Deps, user: string, channel: string, text: string): Promise<Outcome> {
+async function command(deps: Deps, client: App['client'], user: string, channel: string, text: string): Promise<Outcome> {
   const [verb = '', ...args] = text.trim().split(/\s+/).filter(Boolean);
   const now = deps.now();
   switch (verb.toLowerCase()) {
@@ -170,7 +171,7 @@ async function command(deps: Deps, user: string, channel: string, text: string):
     }
     case 'timeline': {
       const run = await runFor(deps, channel, parseRunRef(args[0]), false);
-      return { pages: [await timelineFor(deps, run.id)] };
+      return { pages: [await timelineFor(deps, client, run.id)] };
     }
     default: {
       const found = findPlan(deps, [verb, ...args].join(' '));
@@ -180,10 +181,12 @@ async function command(deps: Deps, user: string, channel: string, text: string):
   }
 }
 
-async function timelineFor(deps: Deps, runId: number): Promise<KnownBlock[]> {
+async function timelineFor(deps: Deps, client: App['client'], runId: number): Promise<KnownBlock[]> {
   const [loaded, log] = await Promise.all([loadRun(deps.db, runId), events(deps.db, runId)]);
   if (!loaded) throw new UserError(`No rollback run #${runId}.`);
-  return timelineBlocks(loaded.run, timelineMarkdown(loaded.run, loaded.steps, log, deps.now()));
+  // The timeline is a code block to paste into the post-mortem: mentions would not render there, names do.
+  const names = await namesVia(client, timelinePeople(loaded.run, loaded.steps, log));
+  return timelineBlocks(loaded.run, timelineMarkdown(loaded.run, loaded.steps, log, deps.now(), names));
 }
 
 /** Every change to a run: its message redrawn and its thread brought up to date, in the change's transaction. */
@@ -303,7 +306,7 @@ export function register(app: App, deps: Deps): void {
   app.command('/rollback', async ({ command: cmd, ack, respond, client }) => {
     let result: Outcome;
     try {
-      result = await withTimeout(command(deps, cmd.user_id, cmd.channel_id, cmd.text), ACK_BUDGET_MS);
+      result = await withTimeout(command(deps, client, cmd.user_id, cmd.channel_id, cmd.text), ACK_BUDGET_MS);
     } catch (err) {
       if (!(err instanceof UserError)) deps.log.warn({ err }, '/rollback failed');
       await ack({ response_type: 'ephemeral', text: errorText(err) });
@@ -456,7 +459,7 @@ export function register(app: App, deps: Deps): void {
     try {
       const { r } = JSON.parse(action.value ?? '{}') as { r?: number };
       if (typeof r !== 'number') return await tell('This button is out of date.');
-      const blocks = await timelineFor(deps, r);
+      const blocks = await timelineFor(deps, client, r);
       if (body.response_url) await respond({ response_type: 'ephemeral', replace_original: false, ...reply(blocks) });
       else await client.chat.postMessage({ channel: body.user.id, ...reply(blocks) });
     } catch (err) {

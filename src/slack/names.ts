@@ -40,3 +40,32 @@ export function nameAndId(id: string, names: Map<string, string>): string {
   const name = names.get(id);
   return name ? `${name} (${id})` : id;
 }
+
+/** What names need of a Web API client (Bolt's, or the CLI's). */
+interface UsersClient {
+  users: { info(args: { user: string }): Promise<{ user?: { name?: string } }> };
+}
+
+const byClient = new WeakMap<UsersClient, UserNames>();
+
+/**
+ * Slack names of ids through a client's users.info, cached per client; waits at most `ms`, after which ids not
+ * yet named stay ids (a slow Slack must not hold an answer that has 3 s).
+ */
+export async function namesVia(client: UsersClient, ids: string[], ms = 1000): Promise<Map<string, string>> {
+  let names = byClient.get(client);
+  if (!names) {
+    names = new UserNames(async (id) => {
+      const name = (await client.users.info({ user: id })).user?.name;
+      return name ? { name } : undefined;
+    });
+    byClient.set(client, names);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Map<string, string>>((resolve) => (timer = setTimeout(() => resolve(new Map()), ms)));
+  try {
+    return await Promise.race([names.names(ids), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
