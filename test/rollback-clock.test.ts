@@ -76,7 +76,9 @@ test('a phase over budget gets exactly one warning, also across a restart; a fin
     // The redraw waits out its wall-clock interval (rate limit), whatever the test clock says.
     await second.preflight.deps.redraws.settled();
     const message = second.slack.messages.get(`${run.channel}:${run.ts}`);
-    assert.match(JSON.stringify(message?.blocks), /Open past all budgets\*: 22m 00s since the start, the plan's budgets add up to 20 min/, 'the run message says so');
+    // Drawn when its redraw ran: at minute 21 if the redraw's wall-clock wait (150 ms) ran out before the test
+    // clock moved on (a loaded machine), else at 22. Either way the message says it.
+    assert.match(JSON.stringify(message?.blocks), /Open past all budgets\*: 2[12]m 00s since the start, the plan's budgets add up to 20 min/, 'the run message says so');
 
     clock = minutes(24 * 60 + 1);
     await second.preflight.deps.jobs.runDue();
