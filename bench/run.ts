@@ -705,6 +705,9 @@ function tickRatios(report: Report, rounds: Array<{ preflight: TickOutcome; cont
   report.info('CPU ms per click, bare Bolt: median (min–max)', cpu(rounds.map((r) => r.control.cpu.server)));
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
 /** CPU time (ms) of the PostgreSQL server's processes, when it runs on this machine (read from /proc), else undefined. */
 async function postgresCpuMs(db: Db): Promise<number | undefined> {
   try {
@@ -720,7 +723,6 @@ async function postgresCpuMs(db: Db): Promise<number | undefined> {
     return undefined;
   }
 }
-const CLOCK_TICKS = 100;
 
 /**
  * The tick statement alone (applyChange with its redraw part, as a click runs it), 20 at once through a pool

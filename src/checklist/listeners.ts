@@ -243,10 +243,11 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
 }
 
 /**
- * Per-app memory for the click path: an instance's name and runbook never change once created, so a click
- * needs no lookup query after the first (archiving does change it, and the tick statement itself checks that); and an instance's item rows are synced with its runbook whenever the runbook's text differs
- * from the one last synced, so an item added to the file can never be clicked into a missing row. Safe to
- * lose and to differ between instances: it only caches what never changes, and syncing is idempotent.
+ * Per-app memory for the click path: an instance's name and runbook never change once created, so a click needs
+ * no lookup query after the first (archiving does change it, and the tick statement itself checks that); and an
+ * instance's item rows are synced with its runbook whenever the runbook's text differs from the one last synced,
+ * so an item added to the file can never be clicked into a missing row. Safe to lose and to differ between
+ * instances: it only caches what never changes, and syncing is idempotent.
  */
 class ClickCache {
   private instances = new Map<string, Instance>();

@@ -86,11 +86,6 @@ export async function getInstance(db: Db, id: string): Promise<Instance | undefi
   return rows[0] ? toInstance(rows[0]) : undefined;
 }
 
-/** Which of the given ids name a checklist, archived or not. */
-export async function existingInstanceIds(db: Db, ids: string[]): Promise<string[]> {
-  return (await db.query<{ id: string }>('select id from checklist_instances where id = any($1::text[])', [ids])).map((r) => r.id);
-}
-
 /** Every checklist not archived (or every one, archived too, with `archived`). */
 export async function listInstances(db: Db, opts: { archived?: boolean } = {}): Promise<Instance[]> {
   return (await db.query<InstanceRow>(`select ${INSTANCE_COLUMNS} from checklist_instances where $1 or archived_at is null order by created_at, id`, [opts.archived ?? false])).map(toInstance);

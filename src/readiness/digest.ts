@@ -4,7 +4,7 @@ import { webApi, type App } from '@slack/bolt';
 import { DateTime } from 'luxon';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { ItemState } from '../checklist/domain.ts';
-import { ensureDefaultInstance, existingInstanceIds, history } from '../checklist/store.ts';
+import { ensureDefaultInstance, history, listInstances } from '../checklist/store.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import type { Deps } from '../deps.ts';
@@ -40,7 +40,8 @@ async function ensureDefaults(ctx: ReadinessContext, now: Date): Promise<void> {
   if (!seen) defaultsSeen.set(ctx.db, (seen = new Set()));
   const unseen = ctx.library.all().filter((r) => r.tasks.length && !seen.has(r.id));
   if (!unseen.length) return;
-  const known = new Set(await existingInstanceIds(ctx.db, unseen.map((r) => r.id)));
+  // Archived ones count: an archived default checklist stays archived, it is not created again.
+  const known = new Set((await listInstances(ctx.db, { archived: true })).map((i) => i.id));
   for (const r of unseen) {
     if (!known.has(r.id)) await ensureDefaultInstance(ctx.db, r, now);
     seen.add(r.id);
