@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import { DatabaseUnavailableError, type Db } from './db.ts';
+import { countChanges, DatabaseUnavailableError, type Db } from './db.ts';
 import { createPgliteDb } from './pglite.ts';
 import { createPostgresDb } from './postgres.ts';
 
@@ -7,8 +7,7 @@ export * from './db.ts';
 
 /** PostgreSQL when a URL is given, else PGlite under dataDir (in memory when dataDir is undefined). */
 export async function openDb(opts: { url?: string; dataDir?: string; schema?: string; log?: Logger }): Promise<Db> {
-  if (opts.url) return createPostgresDb({ url: opts.url, schema: opts.schema, log: opts.log });
-  return createPgliteDb(opts.dataDir);
+  return countChanges(opts.url ? createPostgresDb({ url: opts.url, schema: opts.schema, log: opts.log }) : await createPgliteDb(opts.dataDir));
 }
 
 /** Opens the database and fails fast with a clear message if it does not answer. */

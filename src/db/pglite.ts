@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import type { Db, Queryable } from './db.ts';
+import type { Driver, Queryable } from './db.ts';
 import { lockDataDir } from './lock.ts';
 
 interface PGliteLike {
@@ -46,7 +46,7 @@ async function initDataDir(dataDir: string): Promise<void> {
 }
 
 /** Embedded PostgreSQL (PGlite) stored under dataDir, or in memory when dataDir is undefined. */
-export async function createPgliteDb(dataDir?: string): Promise<Db> {
+export async function createPgliteDb(dataDir?: string): Promise<Driver> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   // One process per data directory: a second one would silently lose writes (issue 6).
   const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;

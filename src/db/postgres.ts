@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../log.ts';
-import { DatabaseUnavailableError, isConflict, isUnavailable, withTimeout, type Db, type Queryable } from './db.ts';
+import { DatabaseUnavailableError, isConflict, isUnavailable, withTimeout, type Driver, type Queryable } from './db.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -61,8 +61,8 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-/** A pg Pool behind the Db interface; connection failures become DatabaseUnavailableError quickly. */
-export function createPostgresDb(opts: PostgresOptions): Db {
+/** A pg Pool behind the Driver interface; connection failures become DatabaseUnavailableError quickly. */
+export function createPostgresDb(opts: PostgresOptions): Driver {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max ?? 10,

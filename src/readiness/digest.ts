@@ -6,8 +6,8 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { ItemState } from '../checklist/domain.ts';
 import { ensureDefaultInstance, history, listInstances } from '../checklist/store.ts';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/db.ts';
-import type { Deps } from '../deps.ts';
+import { ReadCache, type Db } from '../db/db.ts';
+import type { Deps, OpenRollback } from '../deps.ts';
 import type { Logger } from '../log.ts';
 import type { RunbookLibrary } from '../runbooks/library.ts';
 import { escapeMrkdwn } from '../slack/mrkdwn.ts';
@@ -49,20 +49,37 @@ async function ensureDefaults(ctx: ReadinessContext, now: Date): Promise<void> {
 }
 
 /**
+ * How late /readiness may see a change made through another instance on the same PostgreSQL; a change made
+ * through this one shows at once (Db.changes). Scores, blockers and days left are computed at every ask.
+ */
+export const BOARD_MAX_AGE_MS = 1000;
+
+type Board = Awaited<ReturnType<typeof loadBoard<OpenRollback[]>>>;
+const boards = new WeakMap<Db, ReadCache<Board>>();
+
+/** Board statements /readiness has run on db in this process (the bench shows how many asks the cache saved). */
+export const boardReads = (db: Db): number => boards.get(db)?.reads ?? 0;
+
+/**
  * Readiness of every instance (or of those `match` could name, see loadBoard), most urgent first, with the
  * item states it was computed from. With `ensureDefaults`, each runbook's default checklist is created on first
  * sight, so a fresh install shows its runbooks. With `extras`, who is on call and the open rollbacks (when those
- * capabilities are there), the rollbacks read in the same statement as the checklists.
+ * capabilities are there), the rollbacks read in the same statement as the checklists. With `cached`, the
+ * statement's answer is reused while it is fresh (BOARD_MAX_AGE_MS): managers asking at once share one read.
  */
 export async function gatherBoard(
   ctx: ReadinessContext,
-  opts: { ensureDefaults?: boolean; match?: string; extras?: boolean } = {},
+  opts: { ensureDefaults?: boolean; match?: string; extras?: boolean; cached?: boolean } = {},
 ): Promise<{ list: Readiness[]; states: Map<string, Map<string, ItemState>>; extras: Extras }> {
   const now = ctx.now();
   if (opts.ensureDefaults) await ensureDefaults(ctx, now);
   const zone = ctx.config.DIGEST_TIMEZONE;
+  const fromDay = dayBefore(localDay(now, zone), TREND_DAYS);
+  const read = (): Promise<Board> => loadBoard(ctx.db, { fromDay, match: opts.match, also: opts.extras ? ctx.openRollbacks : undefined });
+  let cache = boards.get(ctx.db);
+  if (opts.cached && !cache) boards.set(ctx.db, (cache = new ReadCache(ctx.db, { maxAgeMs: BOARD_MAX_AGE_MS, maxKeys: 100 })));
   const [board, onCall] = await Promise.all([
-    loadBoard(ctx.db, { fromDay: dayBefore(localDay(now, zone), TREND_DAYS), match: opts.match, also: opts.extras ? ctx.openRollbacks : undefined }),
+    opts.cached ? cache!.get(JSON.stringify([fromDay, opts.match ?? null, !!opts.extras]), read) : read(),
     // On call comes from the rotation files and overrides; a failing one is left out, not fatal.
     opts.extras ? ctx.onCall?.(now).catch((err: unknown) => void ctx.log.warn({ err: (err as Error).message }, 'on-call unavailable for readiness')) : undefined,
   ]);

@@ -30,12 +30,12 @@ async function command(deps: Deps, user: string, text: string): Promise<KnownBlo
       return [section((await unsubscribe(deps.db, user)) ? '📭 Unsubscribed: no more digest messages. `/readiness subscribe` brings them back.' : 'You were not subscribed to the digest; nothing changed. `/readiness subscribe` subscribes you.')];
   }
   if (!arg) {
-    const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, extras: true });
+    const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, extras: true, cached: true });
     return overviewBlocks(list, extras);
   }
   const q = arg.toLowerCase();
   // The database returns only the checklists the words could name; the order of preference is decided here.
-  const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, match: q, extras: true });
+  const { list, extras } = await gatherBoard(deps, { ensureDefaults: true, match: q, extras: true, cached: true });
   const hit = list.find((r) => r.instance.id === q) ?? list.find((r) => r.instance.id === r.runbook.id && r.runbook.id.toLowerCase() === q) ?? list.find((r) => r.instance.name.toLowerCase() === q);
   if (!hit) {
     const near = closest(q, await listInstances(deps.db), (i) => [i.id, i.name.toLowerCase()]).map((i) => `\`${escapeCode(i.id)}\``);
