@@ -22,10 +22,10 @@ import {
 } from './blocks.ts';
 import { canArchive, deriveChange, dueBasis, DueDateError, RUNBOOK_ACTOR, keysByRef, findItems, findSectionItems, instanceId as toInstanceId, nameAndLaunch, parseDue, progress, type Instance } from './domain.ts';
 import {
-  applyChange,
   archiveInstance,
   assignItems,
   type ChangeResult,
+  ClickBatches,
   createInstance,
   ensureDefaultInstance,
   getInstance,
@@ -252,8 +252,12 @@ async function publishHome(deps: Deps, client: App['client'], user: string): Pro
 class ClickCache {
   private instances = new Map<string, Instance>();
   private synced = new Map<string, string>();
+  /** Clicks on one checklist that arrive while its tick statement runs share the next one. */
+  readonly batches: ClickBatches;
 
-  constructor(private readonly deps: Deps) {}
+  constructor(private readonly deps: Deps) {
+    this.batches = new ClickBatches(deps.db, deps.now, (id) => deps.redraws.markPart(CHECKLIST_REDRAW, id));
+  }
 
   async instance(id: string): Promise<Instance | undefined> {
     const hit = this.instances.get(id);
@@ -284,14 +288,7 @@ async function applyTick(deps: Deps, t: { id: string; user: string; seen: { show
   const keys = keysByRef(runbook);
   const toKeys = (refs: string[]) => refs.flatMap((r) => keys.get(r) ?? []);
   const change = deriveChange(toKeys(t.seen.shown), toKeys(t.selected), toKeys(t.seen.options));
-  // The redraw is marked in the change's own statement, before the click is acknowledged: an acknowledged
-  // click's redraw is in the database for any instance, and costs no second round trip or commit.
-  const result = await applyChange(
-    deps.db,
-    { instanceId: t.id, ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS },
-    deps.now(),
-    deps.redraws.markPart(CHECKLIST_REDRAW, t.id),
-  );
+  const result = await cache.batches.apply(t.id, { ...change, actor: t.user, source: t.source, lockOwner: runbook.meta.lock === 'owner', admins: deps.config.ADMIN_USERS });
   return { result, runbook, instance };
 }
 

@@ -1,4 +1,4 @@
-import type { Db, Queryable, SqlPart } from '../db/db.ts';
+import { DatabaseUnavailableError, type Db, type Queryable, type SqlPart } from '../db/db.ts';
 import type { Runbook } from '../runbooks/model.ts';
 import { RUNBOOK_ACTOR, type Instance, type ItemState } from './domain.ts';
 
@@ -135,6 +135,17 @@ export interface ChangeResult {
   archived: boolean;
 }
 
+/** One click's change: what to tick and untick, by whom, and whether they may untick others' ticks. */
+export interface Click {
+  tick: string[];
+  untick: string[];
+  actor: string;
+  source: string;
+  /** The runbook's `lock: owner`: only whoever ticked an item, or one of `admins`, may untick it. */
+  lockOwner: boolean;
+  admins: string[];
+}
+
 /**
  * Ticks and unticks as set operations in one statement (atomic without begin/commit, one round trip): each is a
  * conditional update that changes only items not already in that state, so replays, double clicks and stale
@@ -147,44 +158,142 @@ export async function applyChange(
   now: Date,
   also?: SqlPart,
 ): Promise<ChangeResult> {
-  if (!change.tick.length && !change.untick.length) {
-    if (also) await db.query(`with also as (${also.sql(1)}) select 1`, also.params);
-    return { ticked: [], unticked: [], refused: [], archived: false };
-  }
-  const mayUntickAll = !change.lockOwner || change.admins.includes(change.actor);
+  const [result] = await applyClicks(db, change.instanceId, [change], now, also);
+  return result!;
+}
+
+/**
+ * Several clicks on one checklist in one statement and one commit, with one result each, as if they had run one
+ * after another in their order: the first click to tick an item ticks it and the later ones find it ticked; the
+ * first click allowed to untick it unticks it. Each row is updated at most once, so the statement never updates
+ * a row twice.
+ */
+export async function applyClicks(db: Db, instanceId: string, clicks: Click[], now: Date, also?: SqlPart): Promise<ChangeResult[]> {
+  const asks = clicks.flatMap((c, ix) => [...c.tick.map((key) => [ix, key, true] as const), ...c.untick.map((key) => [ix, key, false] as const)]);
   // Every part of a statement sees the same snapshot: `refused` reads the rows as they were before the unticks.
-  const rows = await db.query<{ action: string; item_key: string; by: string | null }>(
+  const rows = await db.query<{ action: string; ix: number | null; item_key: string; by: string | null }>(
     `with archived as (
        select 1 from checklist_instances where id = $1 and archived_at is not null
+     ), clicks as (
+       select * from unnest($2::int[], $3::text[], $4::bool[], $5::text[]) as c(ix, actor, may_all, source)
+     ), asks as (
+       select a.ix, a.item_key, a.tick, c.actor, c.may_all, c.source
+         from unnest($6::int[], $7::text[], $8::bool[]) as a(ix, item_key, tick) join clicks c using (ix)
+     ), ticks as (
+       select distinct on (item_key) ix, item_key, actor, source from asks where tick order by item_key, ix
+     ), unticks as (
+       select distinct on (a.item_key) a.ix, a.item_key, a.actor, a.source, a.may_all
+         from asks a join checklist_items x on x.instance_id = $1 and x.item_key = a.item_key
+        where not a.tick and x.checked and (a.may_all or x.checked_by = a.actor)
+        order by a.item_key, a.ix
      ), ticked as (
-       update checklist_items set checked = true, checked_by = $3, checked_at = $4
-        where instance_id = $1 and item_key = any($2::text[]) and not checked and not exists (select from archived)
-       returning item_key
+       update checklist_items i set checked = true, checked_by = t.actor, checked_at = $9
+         from ticks t
+        where i.instance_id = $1 and i.item_key = t.item_key and not i.checked and not exists (select from archived)
+       returning t.ix, t.item_key, t.actor, t.source
      ), unticked as (
-       update checklist_items set checked = false, checked_by = $3, checked_at = $4
-        where instance_id = $1 and item_key = any($5::text[]) and checked and ($6 or checked_by = $3) and not exists (select from archived)
-       returning item_key
+       update checklist_items i set checked = false, checked_by = u.actor, checked_at = $9
+         from unticks u
+        where i.instance_id = $1 and i.item_key = u.item_key and i.checked and (u.may_all or i.checked_by = u.actor)
+          and not exists (select from archived)
+       returning u.ix, u.item_key, u.actor, u.source
      ), logged as (
        insert into checklist_events (instance_id, item_key, action, actor, source, at)
-       select $1, item_key, 'tick', $3, $7, $4 from ticked
+       select $1, item_key, 'tick', actor, source, $9 from ticked
        union all
-       select $1, item_key, 'untick', $3, $7, $4 from unticked
-     )${also ? `, also as (${also.sql(8)})` : ''}
-     select 'tick' as action, item_key, null as by from ticked
-     union all select 'untick', item_key, null from unticked
-     union all select 'refused', item_key, checked_by from checklist_items
-      where not $6 and instance_id = $1 and item_key = any($5::text[]) and checked and checked_by is distinct from $3
-        and not exists (select from archived)
-     union all select 'archived', null, null from archived`,
-    [change.instanceId, change.tick, change.actor, now, change.untick, mayUntickAll, change.source, ...(also?.params ?? [])],
+       select $1, item_key, 'untick', actor, source, $9 from unticked
+     )${also ? `, also as (${also.sql(10)})` : ''}
+     select 'tick' as action, ix, item_key, null as by from ticked
+     union all select 'untick', ix, item_key, null from unticked
+     union all select 'refused', a.ix, a.item_key, x.checked_by
+       from asks a join checklist_items x on x.instance_id = $1 and x.item_key = a.item_key
+      where not a.tick and not a.may_all and x.checked and x.checked_by is distinct from a.actor and not exists (select from archived)
+     union all select 'archived', null, null, null from archived`,
+    [
+      instanceId,
+      clicks.map((_, ix) => ix),
+      clicks.map((c) => c.actor),
+      clicks.map((c) => !c.lockOwner || c.admins.includes(c.actor)),
+      clicks.map((c) => c.source),
+      asks.map((a) => a[0]),
+      asks.map((a) => a[1]),
+      asks.map((a) => a[2]),
+      now,
+      ...(also?.params ?? []),
+    ],
   );
-  const of = (action: string) => rows.filter((r) => r.action === action);
-  return {
-    ticked: of('tick').map((r) => r.item_key),
-    unticked: of('untick').map((r) => r.item_key),
-    refused: of('refused').map((r) => ({ key: r.item_key, by: r.by ?? '' })),
-    archived: of('archived').length > 0,
-  };
+  const archived = rows.some((r) => r.action === 'archived');
+  return clicks.map((_, ix) => {
+    const of = (action: string) => rows.filter((r) => r.action === action && r.ix === ix);
+    return {
+      ticked: of('tick').map((r) => r.item_key),
+      unticked: of('untick').map((r) => r.item_key),
+      refused: of('refused').map((r) => ({ key: r.item_key, by: r.by ?? '' })),
+      archived,
+    };
+  });
+}
+
+/** Clicks in one statement at most: its arrays stay small, and one slow statement holds few clicks. */
+const MAX_CLICKS_PER_STATEMENT = 100;
+/**
+ * A click that waited this long for the statement ahead of it is not started: its clicker is being told the
+ * database did not answer (within Slack's 3 s), and a tick stored after that would contradict them.
+ */
+export const MAX_CLICK_WAIT_MS = 2000;
+
+interface Waiting {
+  click: Click;
+  since: number;
+  done: (r: Promise<ChangeResult>) => void;
+}
+
+/**
+ * Clicks on one checklist that arrive while its tick statement runs wait and go together in the next one: one
+ * round trip and one commit for many clicks when fifty people tick at once, and no wait for a lone click. Each
+ * click still gets its own result and is acknowledged only once its statement has committed.
+ */
+export class ClickBatches {
+  private waiting = new Map<string, Waiting[]>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date,
+    /** The redraw a change on this checklist asks for, in the same statement. */
+    private readonly redraw: (instanceId: string) => SqlPart,
+    private readonly maxWaitMs = MAX_CLICK_WAIT_MS,
+  ) {}
+
+  apply(instanceId: string, click: Click): Promise<ChangeResult> {
+    return new Promise((resolve) => {
+      const queue = this.waiting.get(instanceId);
+      const entry = { click, since: performance.now(), done: resolve };
+      if (queue) queue.push(entry);
+      else {
+        this.waiting.set(instanceId, []);
+        void this.run(instanceId, [entry]);
+      }
+    });
+  }
+
+  /** Runs a batch, then whatever queued meanwhile, until nothing waits. */
+  private async run(instanceId: string, batch: Waiting[]): Promise<void> {
+    while (batch.length) {
+      const late = performance.now() - this.maxWaitMs;
+      const ready = batch.filter((b) => b.since >= late);
+      for (const b of batch) if (b.since < late) b.done(Promise.reject(new DatabaseUnavailableError(`the click waited over ${this.maxWaitMs} ms for the statement before it`)));
+      if (ready.length) {
+        // The redraw is marked in the change's own statement, before the clicks are acknowledged: an acknowledged
+        // click's redraw is in the database for any instance, and costs no second round trip or commit.
+        const clicks = ready.map((b) => b.click);
+        const results = (async () => applyClicks(this.db, instanceId, clicks, this.now(), this.redraw(instanceId)))();
+        ready.forEach((b, i) => b.done(results.then((r) => r[i]!)));
+        await results.catch(() => undefined);
+      }
+      batch = this.waiting.get(instanceId)!.splice(0, MAX_CLICKS_PER_STATEMENT);
+    }
+    this.waiting.delete(instanceId);
+  }
 }
 
 /** Sets (or clears, with owner undefined) the owner of items; records what changed. */
