@@ -135,7 +135,7 @@ export interface ChangeResult {
   archived: boolean;
 }
 
-/** One click's change: what to tick and untick, by whom, and whether they may untick others' ticks. */
+/** One click's change: what to tick and untick, by whom, and the lock that says who may untick. */
 export interface Click {
   tick: string[];
   untick: string[];
@@ -163,10 +163,10 @@ export async function applyChange(
 }
 
 /**
- * Several clicks on one checklist in one statement and one commit, with one result each, as if they had run one
- * after another in their order: the first click to tick an item ticks it and the later ones find it ticked; the
- * first click allowed to untick it unticks it. Each row is updated at most once, so the statement never updates
- * a row twice.
+ * Several clicks on one checklist in one statement and one commit, with one result each. Each is judged on the
+ * checklist as it was before the statement: the first click to tick an item ticks it and the later ones find it
+ * ticked; the first click allowed to untick it (`lock: owner`) unticks it, and one not allowed is refused even if
+ * an allowed one unticks it in the same statement. No row is updated twice.
  */
 export async function applyClicks(db: Db, instanceId: string, clicks: Click[], now: Date, also?: SqlPart): Promise<ChangeResult[]> {
   const asks = clicks.flatMap((c, ix) => [...c.tick.map((key) => [ix, key, true] as const), ...c.untick.map((key) => [ix, key, false] as const)]);
